@@ -42,6 +42,10 @@ export interface Manifest {
   status: RunStatus;
   error?: string;
   stages?: ManifestStage[];
+  /** The run directory this one reproduces (cnnc rerun). */
+  rerunOf?: string;
+  /** When `cnnc run --resume` continued this record. */
+  resumedAt?: string[];
 }
 
 export const MANIFEST_FILE = 'manifest.json';

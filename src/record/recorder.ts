@@ -3,10 +3,11 @@
  * (config, summary, results, manifest) or appended a line at a time (metrics.jsonl, log.txt), so
  * the directory is readable at any moment — including after a crash mid-run.
  */
-import { existsSync, mkdtempSync, renameSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { appendLine, fsyncDir, writeFileAtomic, writeJsonAtomic } from './atomic.js';
 import { type Manifest, type RunStatus, updateManifest, writeManifest } from './manifest.js';
+import { readEpochs, readResults } from './read.js';
 
 export interface EpochRecord {
   stage: string;
@@ -50,6 +51,21 @@ export class Recorder {
 
   /** `dir` is an existing run directory (see createRunDir). */
   constructor(readonly dir: string) {}
+
+  /**
+   * An existing record, to be continued from a checkpoint at (stageIndex, epochsDone): epoch
+   * lines and results after that point (written after the checkpoint, before the run died) are
+   * dropped, since the resumed run will produce them again.
+   */
+  static resume(dir: string, stageIndex: number, epochsDone: number): Recorder {
+    const r = new Recorder(dir);
+    const keep = (e: EpochRecord) => e.stageIndex < stageIndex || (e.stageIndex === stageIndex && e.epoch <= epochsDone);
+    const lines = readEpochs(r.path(RUN_FILES.metrics)).filter(keep).map((e) => JSON.stringify(e) + '\n');
+    writeFileAtomic(r.path(RUN_FILES.metrics), lines.join(''));
+    r.results.push(...readResults(dir).filter((e) => e.stageIndex < stageIndex));
+    writeJsonAtomic(r.path(RUN_FILES.results), r.results);
+    return r;
+  }
 
   path(file: string): string {
     return join(this.dir, file);
@@ -108,6 +124,7 @@ export class Recorder {
   commitDir(tmp: string, final: string): void {
     if (existsSync(final)) throw new Error(`cannot save model: ${final} already exists`);
     renameSync(tmp, final);
+    chmodSync(final, 0o755); // mkdtemp makes it private; a saved model is for sharing
     fsyncDir(dirname(final));
   }
 

@@ -1,0 +1,82 @@
+/**
+ * Turns a data selection and an example order into batches: first on the host (plain typed
+ * arrays, which can be handed to a gradient worker), then as tensors on the current backend.
+ */
+import type * as tfjs from '@tensorflow/tfjs';
+import type { LossName } from '../experiment.js';
+import { fillBatch, oneHot } from '../data/batch.js';
+import type { Selection } from '../data/select.js';
+
+type Tf = typeof tfjs;
+
+export interface ImageSource {
+  images: Uint8Array;
+  height: number;
+  width: number;
+  channels: number;
+}
+
+/** One batch as typed arrays: pixels in [0, 1], targets in the loss' form, and the classes. */
+export interface HostBatch {
+  x: Float32Array;
+  xShape: [number, number, number, number];
+  /** One-hot [n, k] for categoricalCrossentropy; class indices [n] for the sparse loss. */
+  y: Float32Array;
+  yShape: number[];
+  labels: Int32Array;
+  size: number;
+}
+
+export interface Batch {
+  x: tfjs.Tensor4D;
+  y: tfjs.Tensor;
+  labels: Int32Array;
+  size: number;
+}
+
+export function toTensors(tf: Tf, h: HostBatch): Batch {
+  return { x: tf.tensor4d(h.x, h.xShape), y: tf.tensor(h.y, h.yShape), labels: h.labels, size: h.size };
+}
+
+export class Batcher {
+  private readonly pixels: number;
+
+  constructor(
+    private readonly tf: Tf,
+    private readonly source: ImageSource,
+    private readonly selection: Selection,
+    readonly loss: LossName,
+  ) {
+    this.pixels = source.height * source.width * source.channels;
+  }
+
+  get count(): number {
+    return this.selection.indices.length;
+  }
+
+  /** Examples order[start .. start+size) of the selection, as host arrays. */
+  host(order: Uint32Array, start: number, size: number): HostBatch {
+    const { source, selection } = this;
+    const k = selection.numClasses;
+    const x = new Float32Array(size * this.pixels);
+    fillBatch(source.images, this.pixels, selection.indices, order, start, size, x);
+    const labels = new Int32Array(size);
+    for (let j = 0; j < size; j++) labels[j] = selection.labels[order[start + j]];
+    let y: Float32Array;
+    let yShape: number[];
+    if (this.loss === 'categoricalCrossentropy') {
+      y = new Float32Array(size * k);
+      oneHot(selection.labels, order, start, size, k, y);
+      yShape = [size, k];
+    } else {
+      y = Float32Array.from(labels);
+      yShape = [size];
+    }
+    return { x, xShape: [size, source.height, source.width, source.channels], y, yShape, labels, size };
+  }
+
+  /** The same as tensors; the caller disposes x and y. */
+  batch(order: Uint32Array, start: number, size: number): Batch {
+    return toTensors(this.tf, this.host(order, start, size));
+  }
+}

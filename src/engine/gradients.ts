@@ -1,0 +1,58 @@
+/**
+ * Where a training step's gradients come from. `LocalGradients` computes them on this thread;
+ * `ParallelGradients` (parallel.ts) splits each batch across worker threads. The trainer sees
+ * one interface, so the optimizer arithmetic is identical whichever is used.
+ */
+import type * as tfjs from '@tensorflow/tfjs';
+import type { Batcher } from './batches.js';
+import { toTensors } from './batches.js';
+import type { GradientResult, Replica } from './replica.js';
+
+type Tf = typeof tfjs;
+
+export interface StepInput {
+  batcher: Batcher;
+  order: Uint32Array;
+  start: number;
+  size: number;
+  /** Indices (into replica.weights) of the weights being trained. */
+  which: readonly number[];
+  dropoutSeed: number;
+  /** The loss is summed over this share and divided by denom (the whole batch's size). */
+  denom?: number;
+}
+
+export interface GradientSource {
+  readonly workers: number;
+  /** Loss sum, correct count, and d(mean loss over the batch)/d(weight) for each of `which`. */
+  compute(step: StepInput): Promise<GradientResult>;
+  /** Makes new weight values (indices `which`) visible to every replica. */
+  push(weights: Float32Array[], which: readonly number[]): void;
+  close(): Promise<void>;
+}
+
+export class LocalGradients implements GradientSource {
+  readonly workers = 1;
+
+  constructor(
+    private readonly tf: Tf,
+    private readonly replica: Replica,
+  ) {}
+
+  async compute(s: StepInput): Promise<GradientResult> {
+    this.replica.setDropoutSeed(s.dropoutSeed);
+    const b = toTensors(this.tf, s.batcher.host(s.order, s.start, s.size));
+    try {
+      return this.replica.gradients(b, s.batcher.loss, s.denom ?? s.size, s.which);
+    } finally {
+      b.x.dispose();
+      b.y.dispose();
+    }
+  }
+
+  push(weights: Float32Array[], which: readonly number[]): void {
+    for (const i of which) this.replica.write(i, weights[i]);
+  }
+
+  async close(): Promise<void> {}
+}

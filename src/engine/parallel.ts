@@ -1,0 +1,142 @@
+/**
+ * Data-parallel gradients over worker threads (tfjs-wasm's own threads do not work under Node).
+ * The calling thread computes the first share of every batch itself, each worker one more;
+ * gradients are summed in worker order, so a given worker count is reproducible bit for bit.
+ */
+import type * as tfjs from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Experiment } from '../experiment.js';
+import type { BackendName } from './backend.js';
+import { type GradientSource, LocalGradients, type StepInput } from './gradients.js';
+import type { GradientResult, Replica } from './replica.js';
+import type { InitMessage, StepMessage, WorkerReply } from './worker.js';
+
+type Tf = typeof tfjs;
+
+/** The compiled worker script; under vitest this module runs from src/, the worker from dist/. */
+function workerUrl(): URL {
+  const here = new URL('./worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(here))) return here;
+  return new URL('../../dist/engine/worker.js', import.meta.url);
+}
+
+class WorkerHandle {
+  private pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void } | null = null;
+
+  constructor(readonly worker: Worker) {
+    worker.on('message', (r: WorkerReply) => {
+      const p = this.pending;
+      this.pending = null;
+      if (!p) return;
+      if (r.type === 'error') p.reject(new Error(`gradient worker: ${r.message}`));
+      else p.resolve(r);
+    });
+    worker.on('error', (e) => {
+      this.pending?.reject(e);
+      this.pending = null;
+    });
+  }
+
+  request(m: InitMessage | StepMessage, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.worker.postMessage(m, transfer);
+    });
+  }
+}
+
+export class ParallelGradients implements GradientSource {
+  private readonly local: LocalGradients;
+  private readonly shared: Float32Array;
+  private readonly grads: Float32Array[];
+  private readonly offsets: number[];
+
+  private constructor(
+    private readonly replica: Replica,
+    local: LocalGradients,
+    private readonly handles: WorkerHandle[],
+    weightsBuffer: SharedArrayBuffer,
+    gradBuffers: SharedArrayBuffer[],
+    offsets: number[],
+  ) {
+    this.local = local;
+    this.shared = new Float32Array(weightsBuffer);
+    this.grads = gradBuffers.map((b) => new Float32Array(b));
+    this.offsets = offsets;
+  }
+
+  get workers(): number {
+    return this.handles.length + 1;
+  }
+
+  static async start(tf: Tf, replica: Replica, experiment: Experiment, backend: BackendName, workers: number): Promise<ParallelGradients> {
+    const offsets: number[] = [];
+    let total = 0;
+    for (const w of replica.weights) {
+      offsets.push(total);
+      total += w.size;
+    }
+    const weightsBuffer = new SharedArrayBuffer(total * 4);
+    const shared = new Float32Array(weightsBuffer);
+    replica.weights.forEach((_, i) => shared.set(replica.read(i), offsets[i]));
+    const gradBuffers: SharedArrayBuffer[] = [];
+    const handles: WorkerHandle[] = [];
+    try {
+      for (let k = 1; k < workers; k++) {
+        const grads = new SharedArrayBuffer(total * 4);
+        gradBuffers.push(grads);
+        const h = new WorkerHandle(new Worker(workerUrl()));
+        handles.push(h);
+        await h.request({ type: 'init', backend, experiment, weights: weightsBuffer, grads, offsets });
+      }
+    } catch (e) {
+      await Promise.all(handles.map((h) => h.worker.terminate()));
+      throw e;
+    }
+    return new ParallelGradients(replica, new LocalGradients(tf, replica), handles, weightsBuffer, gradBuffers, offsets);
+  }
+
+  async compute(s: StepInput): Promise<GradientResult> {
+    const n = this.workers;
+    // Contiguous shares, the first ones one larger when the batch does not divide evenly.
+    const shares = Array.from({ length: n }, (_, k) => Math.floor(s.size / n) + (k < s.size % n ? 1 : 0));
+    const starts = shares.map((_, k) => s.start + shares.slice(0, k).reduce((a, b) => a + b, 0));
+    const replies = this.handles.map((h, j) => {
+      const k = j + 1;
+      if (shares[k] === 0) return Promise.resolve({ type: 'done', lossSum: 0, correct: 0 } as WorkerReply);
+      const batch = s.batcher.host(s.order, starts[k], shares[k]);
+      const msg: StepMessage = { type: 'step', batch, loss: s.batcher.loss, denom: s.size, which: [...s.which], dropoutSeed: s.dropoutSeed + k * 104729 };
+      return h.request(msg, [batch.x.buffer as ArrayBuffer, batch.y.buffer as ArrayBuffer, batch.labels.buffer as ArrayBuffer]);
+    });
+    const mine = shares[0] > 0
+      ? await this.local.compute({ ...s, start: starts[0], size: shares[0], denom: s.size })
+      : { lossSum: 0, correct: 0, grads: s.which.map((i) => new Float32Array(this.replica.weights[i].size)) };
+    const grads = mine.grads.map((g) => Float32Array.from(g));
+    let { lossSum, correct } = mine;
+    const done = await Promise.all(replies);
+    done.forEach((r, j) => {
+      if (r.type !== 'done' || shares[j + 1] === 0) return;
+      lossSum += r.lossSum;
+      correct += r.correct;
+      const g = this.grads[j];
+      s.which.forEach((wi, k) => {
+        const off = this.offsets[wi];
+        const out = grads[k];
+        for (let q = 0; q < out.length; q++) out[q] += g[off + q];
+      });
+    });
+    return { lossSum, correct, grads };
+  }
+
+  /** Workers read every weight at each step, so after a stage change they hold what this thread holds. */
+  push(weights: Float32Array[], which: readonly number[]): void {
+    this.local.push(weights, which);
+    for (const i of which) this.shared.set(weights[i], this.offsets[i]);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.handles.map((h) => h.worker.terminate()));
+  }
+}

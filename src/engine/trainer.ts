@@ -1,0 +1,147 @@
+/**
+ * The training loop of a train or fine-tune stage: seeded order each epoch, gradients from the
+ * replica, updates by cnnc's optimizers on host weights, then the new weights pushed back.
+ * Stops only at batch boundaries, so an interrupted run can be resumed from a whole epoch.
+ */
+import type * as tfjs from '@tensorflow/tfjs';
+import type { TrainSpec } from '../experiment.js';
+import { epochOrder } from '../data/select.js';
+import type { Batcher } from './batches.js';
+import { evaluate } from './evaluate.js';
+import { createOptimizer, type Optimizer } from './optimizers.js';
+import type { Replica } from './replica.js';
+import { type GradientSource, LocalGradients } from './gradients.js';
+
+type Tf = typeof tfjs;
+
+export interface BatchProgress {
+  epoch: number;
+  epochs: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  accuracy: number;
+  imagesPerSecond: number;
+  seconds: number;
+}
+
+export interface EpochResult {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+export interface TrainHooks {
+  onBatch?(p: BatchProgress): void;
+  onEpoch?(r: EpochResult): void;
+  /** Polled between batches; true stops the stage after the current batch. */
+  shouldStop?(): boolean;
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(
+    readonly epoch: number,
+    readonly batch: number,
+    readonly learningRate: number,
+    readonly value: number,
+  ) {
+    super(`the loss became ${value} at epoch ${epoch}, batch ${batch} (learning rate ${learningRate})`);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+export interface TrainStageInput {
+  tf: Tf;
+  replica: Replica;
+  spec: TrainSpec;
+  train: Batcher;
+  validation?: { batcher: Batcher; numClasses: number };
+  /** Layers whose weights stay fixed (fine-tune). */
+  frozen: ReadonlySet<number>;
+  /** Seed of this stage's epoch orders. */
+  seed: number;
+  /** Host copy of every weight, updated in place. */
+  weights: Float32Array[];
+  hooks?: TrainHooks;
+  /** Epochs already done (resume). */
+  startEpoch?: number;
+  optimizer?: Optimizer;
+  /** Where gradients come from; defaults to this thread. */
+  gradients?: GradientSource;
+}
+
+export interface TrainStageOutput {
+  epochs: EpochResult[];
+  /** Completed epochs; less than spec.epochs when stopped. */
+  completed: number;
+  stopped: boolean;
+  optimizer: Optimizer;
+}
+
+export async function trainStage(input: TrainStageInput): Promise<TrainStageOutput> {
+  const { tf, replica, spec, train, frozen, weights, hooks = {} } = input;
+  replica.setFrozen(frozen);
+  const which = replica.weights.flatMap((w, i) => (w.trainable && !frozen.has(w.layer) ? [i] : []));
+  const optimizer = input.optimizer ?? createOptimizer(spec.optimizer, replica.weights.map((w) => w.size));
+  const source = input.gradients ?? new LocalGradients(tf, replica);
+  const n = train.count;
+  const batches = Math.ceil(n / spec.batchSize);
+  const results: EpochResult[] = [];
+  const grads: Float32Array[] = new Array(weights.length);
+  let stopped = false;
+  let epoch = input.startEpoch ?? 0;
+
+  for (; epoch < spec.epochs && !stopped; epoch++) {
+    const order = epochOrder(n, input.seed, epoch);
+    const t0 = performance.now();
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    for (let b = 0; b < batches; b++) {
+      const start = b * spec.batchSize;
+      const size = Math.min(spec.batchSize, n - start);
+      const dropoutSeed = (input.seed + epoch * 1_000_003 + b * 7919) >>> 0;
+      const r = await source.compute({ batcher: train, order, start, size, which, dropoutSeed });
+      if (!Number.isFinite(r.lossSum)) {
+        throw new NonFiniteLossError(epoch + 1, b + 1, spec.optimizer.learningRate, r.lossSum);
+      }
+      which.forEach((wi, k) => (grads[wi] = r.grads[k]));
+      optimizer.step(weights, grads, which);
+      source.push(weights, which);
+      lossSum += r.lossSum;
+      correct += r.correct;
+      seen += size;
+      const seconds = (performance.now() - t0) / 1000;
+      hooks.onBatch?.({
+        epoch: epoch + 1, epochs: spec.epochs, batch: b + 1, batches,
+        loss: lossSum / seen, accuracy: correct / seen, imagesPerSecond: seen / seconds, seconds,
+      });
+      // Yield to the event loop so signal handlers (Ctrl-C) can run between batches.
+      await new Promise<void>((r) => setImmediate(r));
+      if (b + 1 < batches && hooks.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
+    }
+    if (stopped) break;
+    const seconds = (performance.now() - t0) / 1000;
+    const result: EpochResult = { epoch: epoch + 1, loss: lossSum / seen, accuracy: correct / seen, seconds, imagesPerSecond: seen / seconds };
+    if (input.validation) {
+      const v = evaluate(tf, replica, input.validation.batcher, spec.loss, 256, input.validation.numClasses);
+      result.valLoss = v.loss;
+      result.valAccuracy = v.accuracy;
+    }
+    results.push(result);
+    hooks.onEpoch?.(result);
+    if (hooks.shouldStop?.()) {
+      epoch++;
+      stopped = true;
+      break;
+    }
+  }
+  return { epochs: results, completed: epoch, stopped, optimizer };
+}
