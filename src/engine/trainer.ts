@@ -42,16 +42,26 @@ export interface TrainHooks {
   shouldStop?(): boolean;
 }
 
+/** Training diverged: the loss, or (where a backend's clamps hide it) the weights, stopped being finite. */
 export class NonFiniteLossError extends Error {
   constructor(
     readonly epoch: number,
     readonly batch: number,
     readonly learningRate: number,
     readonly value: number,
+    readonly what: 'loss' | 'weights' = 'loss',
   ) {
-    super(`the loss became ${value} at epoch ${epoch}, batch ${batch} (learning rate ${learningRate})`);
+    super(`the ${what === 'loss' ? 'loss' : 'weights'} became ${value} at epoch ${epoch}, batch ${batch} (learning rate ${learningRate})`);
     this.name = 'NonFiniteLossError';
   }
+}
+
+function firstNonFinite(weights: Float32Array[], which: readonly number[]): number | null {
+  for (const i of which) {
+    const w = weights[i];
+    for (let k = 0; k < w.length; k++) if (!Number.isFinite(w[k])) return w[k];
+  }
+  return null;
 }
 
 export interface TrainStageInput {
@@ -111,6 +121,9 @@ export async function trainStage(input: TrainStageInput): Promise<TrainStageOutp
       }
       which.forEach((wi, k) => (grads[wi] = r.grads[k]));
       optimizer.step(weights, grads, which);
+      // wasm's clamp turns NaN probabilities into finite losses, so the weights are checked too.
+      const bad = firstNonFinite(weights, which);
+      if (bad !== null) throw new NonFiniteLossError(epoch + 1, b + 1, spec.optimizer.learningRate, bad, 'weights');
       source.push(weights, which);
       lossSum += r.lossSum;
       correct += r.correct;
