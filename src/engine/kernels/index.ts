@@ -1,0 +1,56 @@
+/**
+ * cnnc's training kernels for the tfjs wasm backend.
+ *
+ * `registerEngineKernels(tf)` makes the wasm backend able to train conv nets,
+ * and fast at it. It registers, for backend 'wasm' only (kernels are keyed by
+ * (name, backend), so other backends are untouched; no gradient is changed,
+ * since gradients are global across backends):
+ * - Conv2DBackpropFilter (missing from the stock backend): a matrix product
+ *   of input patches and dy on XNNPACK (conv2d-backprop-filter.ts);
+ * - Conv2DBackpropInput: a convolution of (zero-inserted) dy with the
+ *   rotated filter on XNNPACK, instead of the stock scalar loop;
+ * - MaxPoolGrad: TensorFlow's routing (first maximum of each window), which
+ *   the stock kernel gets wrong for ties and windows of values <= 0, and
+ *   faster;
+ * - BatchMatMul / _FusedMatMul: transposed and batched-by-unbatched operands
+ *   on XNNPACK instead of the scalar loop;
+ * - Sum: reductions over leading axes (bias gradients) without a transpose;
+ * - Identity / same-dtype Cast: zero-copy (tfjs clones every tensor it saves
+ *   for backprop).
+ * These cover what tfjs-layers runs in training: Conv2D and FusedConv2D
+ * (whose custom gradient calls the Conv2DBackprop* ops), MaxPool, Relu (its
+ * gradient is Step·dy, already fast on wasm) and dense MatMul gradients.
+ *
+ * Idempotent; call it after importing '@tensorflow/tfjs-backend-wasm' (which
+ * registers the stock kernels this replaces), before or after
+ * `tf.setBackend('wasm')`. Does nothing if the wasm backend is not loaded.
+ */
+import { registerConv2DBackpropFilter, CONV2D_BACKPROP_FILTER } from './conv2d-backprop-filter.js';
+import { registerConv2DBackpropInput, CONV2D_BACKPROP_INPUT } from './conv2d-backprop-input.js';
+import { BATCH_MAT_MUL, FUSED_MAT_MUL, registerMatMul } from './matmul.js';
+import { CAST, IDENTITY, registerIdentity } from './identity.js';
+import { MAX_POOL_GRAD, registerMaxPoolGrad } from './max-pool-grad.js';
+import { registerSum, SUM } from './sum.js';
+import { restoreKernel, WASM, type Tf } from './util.js';
+
+export type { Tf } from './util.js';
+
+export function registerEngineKernels(tf: Tf): void {
+  // The stock wasm kernels must be registered first, or importing the wasm
+  // backend later would replace some of these.
+  if (tf.getKernel('Conv2D', WASM) == null) return;
+  registerConv2DBackpropFilter(tf);
+  registerConv2DBackpropInput(tf);
+  registerMaxPoolGrad(tf);
+  registerMatMul(tf);
+  registerSum(tf);
+  registerIdentity(tf);
+}
+
+/** Undoes `registerEngineKernels` (puts the stock wasm kernels back). */
+export function unregisterEngineKernels(tf: Tf): void {
+  const names = [CONV2D_BACKPROP_FILTER, CONV2D_BACKPROP_INPUT, MAX_POOL_GRAD, BATCH_MAT_MUL, FUSED_MAT_MUL, SUM, IDENTITY, CAST];
+  for (const name of names) {
+    restoreKernel(tf, name, WASM);
+  }
+}

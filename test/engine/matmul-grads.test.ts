@@ -1,0 +1,77 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compareWithCpu, operand, setupBackends, tf } from './helpers.js';
+
+const TOL = 1e-4;
+
+beforeAll(setupBackends);
+
+describe('MatMul on wasm matches cpu', () => {
+  const cases: Array<[number[], number[], boolean, boolean]> = [
+    [[5, 7], [7, 3], false, false],
+    [[7, 5], [7, 3], true, false],
+    [[5, 7], [3, 7], false, true],
+    [[7, 5], [3, 7], true, true],
+    [[1, 9], [9, 1], false, false],
+    [[1, 4, 6], [1, 5, 6], false, true],
+    [[3, 4, 6], [3, 6, 5], false, false],
+    [[3, 6, 4], [3, 5, 6], true, true],
+  ];
+  it.each(cases)('matMul %j x %j transposeA=%s transposeB=%s (value and grads)', async (as, bs, ta, tb) => {
+    const a = operand(as, 21);
+    const b = operand(bs, 22);
+    const d = await compareWithCpu((x, y) => tf.matMul(x, y, ta, tb), [a, b]);
+    expect(d.value).toBeLessThan(TOL);
+    expect(d.grads[0]).toBeLessThan(TOL);
+    expect(d.grads[1]).toBeLessThan(TOL);
+  });
+
+  // Batched a against an unbatched b (tfjs has no gradient for broadcast
+  // matmul batches, so forward only).
+  const broadcastCases: Array<[number[], number[], boolean, boolean]> = [
+    [[3, 4, 6], [6, 5], false, false],
+    [[3, 6, 4], [6, 5], true, false],
+    [[2, 3, 4, 6], [1, 5, 6], false, true],
+    [[4, 6], [2, 6, 5], false, false],
+  ];
+  it.each(broadcastCases)('matMul %j x %j transposeA=%s transposeB=%s (value)', async (as, bs, ta, tb) => {
+    const a = operand(as, 23);
+    const b = operand(bs, 24);
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const y = tf.matMul(tf.tensor(a.values, a.shape), tf.tensor(b.values, b.shape), ta, tb);
+        return { shape: y.shape, values: y.dataSync() as Float32Array };
+      });
+    };
+    const ref = await run('cpu');
+    const got = await run('wasm');
+    expect(got.shape).toEqual(ref.shape);
+    for (let i = 0; i < ref.values.length; i++) expect(Math.abs(got.values[i] - ref.values[i])).toBeLessThan(TOL);
+  });
+
+  it.each([
+    ['relu', false, true],
+    ['linear', true, false],
+    ['relu', true, true],
+  ] as const)('fused matMul with bias, activation %s, transposeA=%s transposeB=%s', async (activation, ta, tb) => {
+    const a = operand(ta ? [6, 4] : [4, 6], 31);
+    const b = operand(tb ? [5, 6] : [6, 5], 32);
+    const bias = operand([5], 33);
+    const f = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
+      tf.fused.matMul({ a: x, b: y, transposeA: ta, transposeB: tb, bias: z, activation });
+    // Forward through the fused kernel (outside gradient mode) ...
+    for (const backend of ['cpu', 'wasm'] as const) await tf.setBackend(backend);
+    const fwd = async (backend: 'cpu' | 'wasm') => {
+      await tf.setBackend(backend);
+      return tf.tidy(() =>
+        f(tf.tensor(a.values, a.shape), tf.tensor(b.values, b.shape), tf.tensor(bias.values, bias.shape)).dataSync(),
+      );
+    };
+    const ref = await fwd('cpu');
+    const got = await fwd('wasm');
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(got[i] - ref[i])).toBeLessThan(TOL);
+    // ... and its gradients.
+    const d = await compareWithCpu(f, [a, b, bias]);
+    for (const g of d.grads) expect(g).toBeLessThan(TOL);
+  });
+});
