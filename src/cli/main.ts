@@ -5,7 +5,9 @@
  *
  * Exit codes: 0 ok, 1 the config (or data) is at fault, 2 usage error, 70 internal error.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { DiagnosticError, formatDiagnostic } from '../diagnostics.js';
 
@@ -63,6 +65,18 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
 
 class UsageError extends Error {}
 
+/** A bug's stack trace goes to a file, not the user's terminal; returns the file or null. */
+function writeTrace(e: unknown): string | null {
+  try {
+    const file = join(tmpdir(), `cnnc-crash-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
+    const stack = e instanceof Error ? e.stack ?? e.message : String(e);
+    writeFileSync(file, `cnnc ${process.argv.slice(2).join(' ')}\nnode ${process.version} ${process.platform}-${process.arch}\n\n${stack}\n`);
+    return file;
+  } catch {
+    return null;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     return await dispatch(argv);
@@ -76,7 +90,9 @@ export async function main(argv: string[]): Promise<number> {
       for (const d of e.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
       return EXIT.failed;
     }
-    process.stderr.write(`cnnc: internal error: ${(e as Error)?.message ?? String(e)} (please report)\n`);
+    const trace = writeTrace(e);
+    process.stderr.write(`cnnc: internal error: ${(e as Error)?.message ?? String(e)}\n` +
+      (trace ? `cnnc: the full trace is in ${trace} — please report it\n` : 'cnnc: please report it\n'));
     return EXIT.internal;
   }
 }

@@ -231,11 +231,31 @@ async function execute(plan: Plan, o: RunOptions): Promise<number> {
       recorder.finish('failed', e.message);
       return refuse(new Refusal(e.message));
     }
+    const io = writeFailure(e);
+    if (io) {
+      // The record may be unwritable too (a full disk): mark it if we can, say so either way.
+      try {
+        recorder.finish('failed', io);
+      } catch {
+        /* nothing more can be written there */
+      }
+      return refuse(new Refusal(`${io}; the run stopped and its record in ${dir} holds what was written before`, 1, plan.runsDir));
+    }
     recorder.finish('failed', e instanceof Error ? e.message : String(e));
     throw e;
   } finally {
     signals.release();
   }
+}
+
+/** A write that failed because of the file system (not a bug): a message, else null. */
+function writeFailure(e: unknown): string | null {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const words: Record<string, string> = {
+    ENOSPC: 'the disk is full', EDQUOT: 'the disk quota is exhausted', EROFS: 'the file system became read-only',
+    EACCES: 'permission denied', EPERM: 'permission denied', EIO: 'an I/O error occurred',
+  };
+  return code && words[code] ? `cannot write the run record: ${words[code]}` : null;
 }
 
 /**

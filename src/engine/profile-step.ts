@@ -1,11 +1,6 @@
 /**
- * Times one training step of the reference net on the current tfjs backend,
- * with a per-kernel breakdown, so the engine's speed can be tracked (the
- * lead wires this into `npm run bench`).
- *
- * Reference net: conv32 3x3 same relu, maxpool 2, conv64 3x3 same relu,
- * maxpool 2, flatten, dense128 relu, dense10 softmax; categorical
- * cross-entropy; Adam; 28x28x1 inputs.
+ * Times a training step on the current tfjs backend with a per-kernel breakdown, so the
+ * engine's speed can be tracked (`npm run bench` profiles cnnc's own step of the reference net).
  */
 import type * as TfNamespace from '@tensorflow/tfjs';
 
@@ -51,21 +46,6 @@ export interface StepProfile {
   wasm?: { simd: boolean; threads: number | null };
 }
 
-/** The reference net (uncompiled). */
-export function referenceNet(tf: Tf): TfNamespace.Sequential {
-  return tf.sequential({
-    layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, padding: 'same', activation: 'relu' }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu' }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 128, activation: 'relu' }),
-      tf.layers.dense({ units: 10, activation: 'softmax' }),
-    ],
-  });
-}
-
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
@@ -85,73 +65,55 @@ async function wasmInfo(tf: Tf): Promise<StepProfile['wasm']> {
   return { simd, threads };
 }
 
-/** Times training steps of the reference net on the active backend. */
-export async function profileTrainingStep(tf: Tf, options: ProfileStepOptions = {}): Promise<StepProfile> {
-  const batch = options.batch ?? 64;
+/**
+ * Times `step` (one training step, synchronous, leaving no tensors behind) on the active backend,
+ * then runs it under tf.profile for the per-kernel breakdown.
+ */
+export async function profileStep(tf: Tf, step: () => void, batch: number, options: ProfileStepOptions = {}): Promise<StepProfile> {
   const warmup = options.warmup ?? 3;
   const steps = options.steps ?? 10;
-  const model = referenceNet(tf);
-  const optimizer = tf.train.adam(1e-3);
-  const xs = tf.randomUniform([batch, 28, 28, 1], 0, 1, 'float32', 1);
-  const ys = tf.tidy(() => tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 2), 10).toFloat());
-  const loss = () =>
-    tf.mean(tf.metrics.categoricalCrossentropy(ys, model.apply(xs, { training: true }) as TfNamespace.Tensor)) as TfNamespace.Scalar;
-  const step = () => {
-    const cost = optimizer.minimize(loss, true);
-    cost?.dataSync();
-    cost?.dispose();
-  };
-  try {
-    for (let i = 0; i < warmup; i++) step();
-    const stepMs: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const t0 = performance.now();
-      step();
-      stepMs.push(performance.now() - t0);
-    }
-    const profiled = options.profiledSteps ?? 3;
-    const samples = new Map<string, { kernel: KernelTime; perStep: number[] }>();
-    for (let i = 0; i < profiled; i++) {
-      const info = await tf.profile(() => {
-        step();
-      });
-      const thisStep = new Map<string, number>();
-      for (const k of info.kernels) {
-        const key = `${k.name} ${JSON.stringify(k.inputShapes)}`;
-        let e = samples.get(key);
-        if (e == null) {
-          e = {
-            kernel: { name: k.name, inputShapes: k.inputShapes as Array<number[] | null>, calls: 0, totalMs: 0 },
-            perStep: [],
-          };
-          samples.set(key, e);
-        }
-        if (i === 0) e.kernel.calls++;
-        const ms = k.kernelTimeMs as unknown;
-        thisStep.set(key, (thisStep.get(key) ?? 0) + (typeof ms === 'number' ? ms : 0));
-      }
-      for (const [key, ms] of thisStep) samples.get(key)?.perStep.push(ms);
-    }
-    const kernels: KernelTime[] = [...samples.values()]
-      .map(({ kernel, perStep }) => ({ ...kernel, totalMs: median(perStep) }))
-      .sort((x, y) => y.totalMs - x.totalMs);
-    const med = median(stepMs);
-    return {
-      backend: tf.getBackend(),
-      batch,
-      stepMs,
-      medianMs: med,
-      minMs: Math.min(...stepMs),
-      imagesPerSecond: (batch * 1000) / med,
-      kernels,
-      kernelTotalMs: kernels.reduce((s, k) => s + k.totalMs, 0),
-      wasm: await wasmInfo(tf),
-    };
-  } finally {
-    tf.dispose([xs, ys]);
-    optimizer.dispose();
-    model.dispose();
+  for (let i = 0; i < warmup; i++) step();
+  const stepMs: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    step();
+    stepMs.push(performance.now() - t0);
   }
+  const profiled = options.profiledSteps ?? 3;
+  const samples = new Map<string, { kernel: KernelTime; perStep: number[] }>();
+  for (let i = 0; i < profiled; i++) {
+    const info = await tf.profile(() => {
+      step();
+    });
+    const thisStep = new Map<string, number>();
+    for (const k of info.kernels) {
+      const key = `${k.name} ${JSON.stringify(k.inputShapes)}`;
+      let e = samples.get(key);
+      if (e == null) {
+        e = { kernel: { name: k.name, inputShapes: k.inputShapes as Array<number[] | null>, calls: 0, totalMs: 0 }, perStep: [] };
+        samples.set(key, e);
+      }
+      if (i === 0) e.kernel.calls++;
+      const ms = k.kernelTimeMs as unknown;
+      thisStep.set(key, (thisStep.get(key) ?? 0) + (typeof ms === 'number' ? ms : 0));
+    }
+    for (const [key, ms] of thisStep) samples.get(key)?.perStep.push(ms);
+  }
+  const kernels: KernelTime[] = [...samples.values()]
+    .map(({ kernel, perStep }) => ({ ...kernel, totalMs: median(perStep) }))
+    .sort((x, y) => y.totalMs - x.totalMs);
+  const med = median(stepMs);
+  return {
+    backend: tf.getBackend(),
+    batch,
+    stepMs,
+    medianMs: med,
+    minMs: Math.min(...stepMs),
+    imagesPerSecond: (batch * 1000) / med,
+    kernels,
+    kernelTotalMs: kernels.reduce((sum, k) => sum + k.totalMs, 0),
+    wasm: await wasmInfo(tf),
+  };
 }
 
 /** A plain-text report of a StepProfile (top `rows` kernels). */
