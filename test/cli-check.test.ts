@@ -2,7 +2,7 @@
  * `cnnc check` end to end, through the compiled CLI (npm test builds dist/ first).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -180,10 +180,12 @@ describe('main', () => {
     }
   }
 
-  it('turns an unexpected exception into exit 70 without a stack trace', async () => {
-    expect(await withCheckFile(() => { throw new Error('boom'); })).toEqual({
-      code: 70, stderr: 'cnnc: internal error: boom (please report)\n',
-    });
+  it('turns an unexpected exception into exit 70 without a stack trace, writing the trace to a file', async () => {
+    const r = await withCheckFile(() => { throw new Error('boom'); });
+    expect(r.code).toBe(70);
+    const m = /^cnnc: internal error: boom\ncnnc: the full trace is in (\S+) — please report it\n$/.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    expect(readFileSync(m![1], 'utf8')).toMatch(/Error: boom\n\s+at /);
   });
 
   it('prints a DiagnosticError as diagnostics with exit 1', async () => {
