@@ -8,19 +8,10 @@ import { dirname, join } from 'node:path';
 import { appendLine, fsyncDir, writeFileAtomic, writeJsonAtomic } from './atomic.js';
 import { type Manifest, type RunStatus, updateManifest, writeManifest } from './manifest.js';
 import { readEpochs, readResults } from './read.js';
+import type { EpochResult } from '../engine/trainer.js';
 
-export interface EpochRecord {
-  stage: string;
-  stageIndex: number;
-  /** 1-based. */
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  seconds: number;
-  imagesPerSecond: number;
-}
+/** One metrics.jsonl line: a training epoch's figures, with the stage they belong to. */
+export type EpochRecord = { stage: string; stageIndex: number } & EpochResult;
 
 export interface EvalResult {
   stage: string;

@@ -34,6 +34,7 @@ import {
   type TensorInfo,
   type Tf,
   type WasmBackendLike,
+  type WindowGeometry,
 } from './util.js';
 
 export const CONV2D_BACKPROP_FILTER = 'Conv2DBackpropFilter';
@@ -49,19 +50,8 @@ export interface Conv2DBackpropFilterAttrs {
 }
 
 /** Geometry of the forward convolution, NHWC. */
-export interface ConvGeometry {
-  batch: number;
-  inHeight: number;
-  inWidth: number;
+export interface ConvGeometry extends WindowGeometry {
   inChannels: number;
-  outHeight: number;
-  outWidth: number;
-  filterHeight: number;
-  filterWidth: number;
-  strideHeight: number;
-  strideWidth: number;
-  padTop: number;
-  padLeft: number;
 }
 
 /** The output columns ox whose input column ox·sw + c - pl lies in [0, w). */

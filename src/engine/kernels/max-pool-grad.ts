@@ -18,23 +18,12 @@
  * channel count is a multiple of 4, else as an unrolled JS loop.
  */
 import { maxPool2x2GradFor, wasmMemoryOf, type MaxPool2x2GradFn } from './simd.js';
-import { f32, overrideKernel, WASM, type TensorInfo, type Tf, type WasmBackendLike } from './util.js';
+import { f32, overrideKernel, WASM, type TensorInfo, type Tf, type WasmBackendLike, type WindowGeometry } from './util.js';
 
 export const MAX_POOL_GRAD = 'MaxPoolGrad';
 
-export interface Pool2DGeometry {
-  batch: number;
-  inHeight: number;
-  inWidth: number;
+export interface Pool2DGeometry extends WindowGeometry {
   channels: number;
-  outHeight: number;
-  outWidth: number;
-  filterHeight: number;
-  filterWidth: number;
-  strideHeight: number;
-  strideWidth: number;
-  padTop: number;
-  padLeft: number;
 }
 
 /**

@@ -23,6 +23,21 @@ export type NamedAttrMap = TfNamespace.NamedAttrMap;
 export type NamedTensorInfoMap = TfNamespace.NamedTensorInfoMap;
 
 /** The parts of the wasm backend (`BackendWasm`) the kernels use. */
+/** Where a sliding window (convolution or pooling) falls on an NHWC input; channels are the caller's. */
+export interface WindowGeometry {
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  outHeight: number;
+  outWidth: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  padTop: number;
+  padLeft: number;
+}
+
 export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: TfNamespace.DataType): TensorInfo;
   typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
