@@ -13,7 +13,7 @@ import type { DataSelection, Experiment, LossName, Stage } from './experiment.js
 import type { BackendName } from './engine/backend-names.js';
 import { Batcher } from './engine/batches.js';
 import { evaluate, type Evaluation } from './engine/evaluate.js';
-import type { GradientSource } from './engine/gradients.js';
+import { type GradientSource, LocalGradients } from './engine/gradients.js';
 import { createOptimizer } from './engine/optimizers.js';
 import { ParallelGradients } from './engine/parallel.js';
 import { Replica } from './engine/replica.js';
@@ -75,7 +75,7 @@ interface Context {
   model: tfjs.LayersModel;
   replica: Replica;
   weights: Float32Array[];
-  gradients?: GradientSource;
+  gradients: GradientSource;
   input: ExecuteInput;
 }
 
@@ -86,23 +86,22 @@ export async function execute(input: ExecuteInput): Promise<ExecuteOutput> {
   const replica = new Replica(tf, model);
   if (input.resume) input.resume.weights.forEach((w, i) => replica.write(i, w));
   const weights = replica.readAll();
-  const trains = exp.stages.some((s, i) => s.kind !== 'evaluate' && i >= (input.resume?.stageIndex ?? 0));
-  const gradients = trains && input.workers > 1
+  const gradients: GradientSource = input.workers > 1
     ? await ParallelGradients.start(tf, replica, exp, input.backend, input.workers)
-    : undefined;
+    : new LocalGradients(tf, replica);
   const ctx: Context = { tf, exp, model, replica, weights, gradients, input };
   try {
     const stages: StageOutcome[] = [];
     for (const [index, stage] of exp.stages.entries()) {
       if (input.resume && index < input.resume.stageIndex) continue;
-      const outcome = stage.kind === 'evaluate' ? runEvaluate(ctx, stage, index) : await runTraining(ctx, stage, index);
+      const outcome = stage.kind === 'evaluate' ? await runEvaluate(ctx, stage, index) : await runTraining(ctx, stage, index);
       stages.push(outcome);
       if (outcome.stopped) return { stages, stopped: true };
       checkpoint(ctx, index + 1, 0, null);
     }
     return { stages, stopped: false };
   } finally {
-    await gradients?.close();
+    await gradients.close();
     model.dispose();
   }
 }
@@ -119,13 +118,13 @@ function label(ctx: Context, stage: Stage, index: number): StageLabel {
   return { index, kind: stage.kind, count: ctx.exp.stages.length };
 }
 
-function runEvaluate(ctx: Context, stage: Extract<Stage, { kind: 'evaluate' }>, index: number): StageOutcome {
-  const { tf, exp, replica, input } = ctx;
+async function runEvaluate(ctx: Context, stage: Extract<Stage, { kind: 'evaluate' }>, index: number): Promise<StageOutcome> {
+  const { tf, exp, input } = ctx;
   const t0 = performance.now();
   const test = loadMnist('test');
   const sel = selection(test, stage.data, 'test', exp.seed);
   const loss = lossBefore(exp, index);
-  const ev = evaluate(tf, replica, new Batcher(tf, test, sel, loss), loss, stage.batchSize, sel.numClasses);
+  const ev = await evaluate(ctx.gradients, new Batcher(tf, test, sel, loss), stage.batchSize, sel.numClasses);
   input.recorder.result({ stage: stage.kind, stageIndex: index, loss: ev.loss, accuracy: ev.accuracy, perClassAccuracy: ev.perClassAccuracy, confusion: ev.confusion });
   input.reporter.evaluation?.(label(ctx, stage, index), ev);
   return { index, kind: stage.kind, evaluation: ev, seconds: (performance.now() - t0) / 1000 };

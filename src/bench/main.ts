@@ -93,14 +93,14 @@ async function measure(backendName: Exclude<BackendName, 'auto'>, a: Args): Prom
   const t0 = performance.now();
   for (let s = 0; s < a.steps; s++) await step(WARMUP + s);
   const trainSeconds = (performance.now() - t0) / 1000;
-  await source.close();
 
   const test = loadMnist('test');
   const testBatcher = new Batcher(tf, test, selectExamples(test, { classes: null, limit: null }, exp.seed), stage.loss);
-  evaluate(tf, replica, testBatcher, stage.loss, 1000, 10); // warm-up
+  await evaluate(source, testBatcher, 1000, 10); // warm-up
   const t1 = performance.now();
-  evaluate(tf, replica, testBatcher, stage.loss, 1000, 10);
+  await evaluate(source, testBatcher, 1000, 10);
   const inferSeconds = (performance.now() - t1) / 1000;
+  await source.close();
 
   // The same step on one thread, split into host work and kernels.
   const host = { optimizer: 0, push: 0, batch: 0, n: 0 };
@@ -145,7 +145,7 @@ function report(r: BenchResult, rows = 14): string {
   const lines = [
     `${r.backend} — ${r.version}`,
     `  train:     ${r.train_images_per_s} images/s (${r.steps} steps of ${r.batch}, ${r.workers} gradient thread(s))`,
-    `  inference: ${r.infer_images_per_s} images/s (10,000 test images, batches of 1000, one thread)`,
+    `  inference: ${r.infer_images_per_s} images/s (10,000 test images, batches of 1000, ${r.workers} thread(s))`,
     `  one step on one thread: ${b.step_ms} ms = kernels ${b.kernel_ms} ms + host (batch ${b.batch_ms}, optimizer ${b.optimizer_ms}, weight push ${b.push_ms} ms) + overhead`,
   ];
   for (const k of b.kernels.slice(0, rows)) lines.push(`    ${k.ms.toFixed(2).padStart(8)} ms ${String(k.calls).padStart(3)}×  ${k.name} ${JSON.stringify(k.inputShapes)}`);

@@ -38,6 +38,21 @@ export function toTensors(tf: Tf, h: HostBatch): Batch {
   return { x: tf.tensor4d(h.x, h.xShape), y: tf.tensor(h.y, h.yShape), labels: h.labels, size: h.size };
 }
 
+/** Rows [from, to) of a host batch, as a batch of its own (copies, so it can be transferred). */
+export function sliceHost(h: HostBatch, from: number, to: number): HostBatch {
+  const size = to - from;
+  const px = h.x.length / h.size;
+  const k = h.y.length / h.size;
+  return {
+    x: h.x.slice(from * px, to * px),
+    xShape: [size, h.xShape[1], h.xShape[2], h.xShape[3]],
+    y: h.y.slice(from * k, to * k),
+    yShape: [size, ...h.yShape.slice(1)],
+    labels: h.labels.slice(from, to),
+    size,
+  };
+}
+
 export class Batcher {
   private readonly pixels: number;
 

@@ -1,12 +1,12 @@
 /**
- * Where a training step's gradients come from. `LocalGradients` computes them on this thread;
+ * Where a training step's gradients (and an evaluation's predictions) come from. `LocalGradients` computes them on this thread;
  * `ParallelGradients` (parallel.ts) splits each batch across worker threads. The trainer sees
  * one interface, so the optimizer arithmetic is identical whichever is used.
  */
 import type * as tfjs from '@tensorflow/tfjs';
-import type { Batcher } from './batches.js';
-import { toTensors } from './batches.js';
-import type { GradientResult, Replica } from './replica.js';
+import type { LossName } from '../experiment.js';
+import { type Batcher, type HostBatch, toTensors } from './batches.js';
+import type { GradientResult, Prediction, Replica } from './replica.js';
 
 type Tf = typeof tfjs;
 
@@ -26,6 +26,8 @@ export interface GradientSource {
   readonly workers: number;
   /** Loss sum, correct count, and d(mean loss over the batch)/d(weight) for each of `which`. */
   compute(step: StepInput): Promise<GradientResult>;
+  /** Inference on a batch (every weight as this thread's replica holds it). */
+  predict(batch: HostBatch, loss: LossName): Promise<Prediction>;
   /** Makes new weight values (indices `which`) visible to every replica. */
   push(weights: Float32Array[], which: readonly number[]): void;
   close(): Promise<void>;
@@ -44,6 +46,16 @@ export class LocalGradients implements GradientSource {
     const b = toTensors(this.tf, s.batcher.host(s.order, s.start, s.size));
     try {
       return this.replica.gradients(b, s.batcher.loss, s.denom ?? s.size, s.which);
+    } finally {
+      b.x.dispose();
+      b.y.dispose();
+    }
+  }
+
+  async predict(batch: HostBatch, loss: LossName): Promise<Prediction> {
+    const b = toTensors(this.tf, batch);
+    try {
+      return this.replica.predict(b, loss);
     } finally {
       b.x.dispose();
       b.y.dispose();

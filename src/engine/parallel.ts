@@ -10,8 +10,10 @@ import { Worker } from 'node:worker_threads';
 import type { Experiment } from '../experiment.js';
 import type { BackendName } from './backend.js';
 import { type GradientSource, LocalGradients, type StepInput } from './gradients.js';
-import type { GradientResult, Replica } from './replica.js';
-import type { InitMessage, StepMessage, WorkerReply } from './worker.js';
+import type { GradientResult, Prediction, Replica } from './replica.js';
+import type { InitMessage, PredictMessage, StepMessage, WorkerReply } from './worker.js';
+import type { LossName } from '../experiment.js';
+import { type HostBatch, sliceHost } from './batches.js';
 
 type Tf = typeof tfjs;
 
@@ -39,7 +41,7 @@ class WorkerHandle {
     });
   }
 
-  request(m: InitMessage | StepMessage, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+  request(m: InitMessage | StepMessage | PredictMessage, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
       this.worker.postMessage(m, transfer);
@@ -98,11 +100,40 @@ export class ParallelGradients implements GradientSource {
     return new ParallelGradients(replica, new LocalGradients(tf, replica), handles, weightsBuffer, gradBuffers, offsets);
   }
 
-  async compute(s: StepInput): Promise<GradientResult> {
+  /** Contiguous shares of `size` rows, the first ones one larger when it does not divide evenly. */
+  private shares(size: number): { shares: number[]; starts: number[] } {
     const n = this.workers;
-    // Contiguous shares, the first ones one larger when the batch does not divide evenly.
-    const shares = Array.from({ length: n }, (_, k) => Math.floor(s.size / n) + (k < s.size % n ? 1 : 0));
-    const starts = shares.map((_, k) => s.start + shares.slice(0, k).reduce((a, b) => a + b, 0));
+    const shares = Array.from({ length: n }, (_, k) => Math.floor(size / n) + (k < size % n ? 1 : 0));
+    const starts = shares.map((_, k) => shares.slice(0, k).reduce((a, b) => a + b, 0));
+    return { shares, starts };
+  }
+
+  async predict(batch: HostBatch, loss: LossName): Promise<Prediction> {
+    // Workers read every weight from shared memory; batch norm's statistics live in this
+    // thread's model, so publish everything first.
+    this.replica.weights.forEach((_, i) => this.shared.set(this.replica.read(i), this.offsets[i]));
+    const { shares, starts } = this.shares(batch.size);
+    const replies = this.handles.map((h, j) => {
+      const k = j + 1;
+      if (shares[k] === 0) return Promise.resolve(null);
+      const part = sliceHost(batch, starts[k], starts[k] + shares[k]);
+      return h.request({ type: 'predict', batch: part, loss }, [part.x.buffer as ArrayBuffer, part.y.buffer as ArrayBuffer, part.labels.buffer as ArrayBuffer]);
+    });
+    const mine = await this.local.predict(sliceHost(batch, 0, shares[0]), loss);
+    const predicted = new Int32Array(batch.size);
+    predicted.set(mine.predicted, 0);
+    let { lossSum } = mine;
+    (await Promise.all(replies)).forEach((r, j) => {
+      if (r?.type !== 'predicted') return;
+      lossSum += r.lossSum;
+      predicted.set(r.predicted, starts[j + 1]);
+    });
+    return { lossSum, predicted };
+  }
+
+  async compute(s: StepInput): Promise<GradientResult> {
+    const { shares, starts: offsets } = this.shares(s.size);
+    const starts = offsets.map((o) => s.start + o);
     const replies = this.handles.map((h, j) => {
       const k = j + 1;
       if (shares[k] === 0) return Promise.resolve({ type: 'done', lossSum: 0, correct: 0 } as WorkerReply);

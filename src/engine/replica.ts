@@ -28,6 +28,11 @@ export interface GradientResult {
   grads: Float32Array[];
 }
 
+export interface Prediction {
+  lossSum: number;
+  predicted: Int32Array;
+}
+
 export class Replica {
   readonly weights: WeightInfo[] = [];
   private readonly vars: LayerVariable[] = [];
@@ -105,9 +110,16 @@ export class Replica {
     return result;
   }
 
-  /** Class probabilities in inference mode (dropout off, batch norm on moving statistics). */
-  predict(x: tfjs.Tensor): tfjs.Tensor {
-    return this.model.predict(x) as tfjs.Tensor;
+  /** Inference mode (dropout off, batch norm on moving statistics): summed loss and predicted classes. */
+  predict(batch: Batch, loss: LossName): Prediction {
+    const { tf } = this;
+    return tf.tidy(() => {
+      const p = this.model.predict(batch.x) as tfjs.Tensor;
+      return {
+        lossSum: tf.sum(lossPerExample(tf, loss, batch.y, p)).dataSync()[0],
+        predicted: tf.argMax(p, -1).dataSync() as Int32Array,
+      };
+    });
   }
 }
 

@@ -144,7 +144,7 @@ export async function trainStage(input: TrainStageInput): Promise<TrainStageOutp
     const seconds = (performance.now() - t0) / 1000;
     const result: EpochResult = { epoch: epoch + 1, loss: lossSum / seen, accuracy: correct / seen, seconds, imagesPerSecond: seen / seconds };
     if (input.validation) {
-      const v = evaluate(tf, replica, input.validation.batcher, spec.loss, 256, input.validation.numClasses);
+      const v = await evaluate(source, input.validation.batcher, 256, input.validation.numClasses);
       result.valLoss = v.loss;
       result.valAccuracy = v.accuracy;
     }

@@ -28,9 +28,16 @@ export interface StepMessage {
   dropoutSeed: number;
 }
 
+export interface PredictMessage {
+  type: 'predict';
+  batch: HostBatch;
+  loss: LossName;
+}
+
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'done'; lossSum: number; correct: number }
+  | { type: 'predicted'; lossSum: number; predicted: Int32Array }
   | { type: 'error'; message: string };
 
 const port = parentPort!;
@@ -46,7 +53,9 @@ async function main() {
   let grads: Float32Array;
   let offsets: number[];
 
-  port.on('message', async (m: InitMessage | StepMessage) => {
+  const readWeights = () => replica.weights.forEach((w, i) => replica.write(i, weights.subarray(offsets[i], offsets[i] + w.size)));
+
+  port.on('message', async (m: InitMessage | StepMessage | PredictMessage) => {
     try {
       if (m.type === 'init') {
         await selectBackend(m.backend);
@@ -58,7 +67,15 @@ async function main() {
         return;
       }
       // All weights, not only the trained ones: a stage that freezes layers must see their latest values.
-      replica.weights.forEach((w, i) => replica.write(i, weights.subarray(offsets[i], offsets[i] + w.size)));
+      readWeights();
+      if (m.type === 'predict') {
+        const b = toTensors(tf, m.batch);
+        const p = replica.predict(b, m.loss);
+        b.x.dispose();
+        b.y.dispose();
+        port.postMessage({ type: 'predicted', ...p } satisfies WorkerReply, [p.predicted.buffer as ArrayBuffer]);
+        return;
+      }
       replica.setDropoutSeed(m.dropoutSeed);
       const b = toTensors(tf, m.batch);
       const r = replica.gradients(b, m.loss, m.denom, m.which);

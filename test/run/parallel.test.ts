@@ -12,6 +12,8 @@ import { Batcher } from '../../src/engine/batches.js';
 import { ParallelGradients } from '../../src/engine/parallel.js';
 import { Replica } from '../../src/engine/replica.js';
 import { trainStage } from '../../src/engine/trainer.js';
+import { evaluate } from '../../src/engine/evaluate.js';
+import { LocalGradients } from '../../src/engine/gradients.js';
 
 function layer(index: number, kind: string, args: Record<string, unknown>): LayerSpec {
   return { index, kind, name: `${kind}_${index}`, args: layerKind(kind)!.resolve(args), path: ['layers', index] };
@@ -56,6 +58,26 @@ describe('ParallelGradients', () => {
     const b = await train(2);
     expect(b.loss).toBe(a.loss);
     a.weights.forEach((w, i) => expect(Array.from(b.weights[i])).toEqual(Array.from(w)));
+  });
+
+  it('predicts exactly what one thread predicts, batch norm statistics included', async () => {
+    const bn: Experiment = { ...exp, layers: [exp.layers[0], layer(1, 'batchNormalization', {}), layer(2, 'flatten', {}), layer(3, 'dense', { units: 10, activation: 'softmax' })] };
+    const replica = new Replica(tf, buildModel(tf, bn));
+    // Move the moving statistics away from their initial values, as training would.
+    replica.weights.forEach((w, i) => {
+      if (!w.trainable) replica.write(i, Float32Array.from({ length: w.size }, (_, k) => 0.5 + (k % 7) / 10));
+    });
+    const test = loadMnist('test');
+    const batcher = new Batcher(tf, test, selectExamples(test, { classes: null, limit: 101 }, 1), 'categoricalCrossentropy');
+    const one = await evaluate(new LocalGradients(tf, replica), batcher, 50, 10);
+    const par = await ParallelGradients.start(tf, replica, bn, 'cpu', 2);
+    try {
+      const two = await evaluate(par, batcher, 50, 10);
+      expect(two.confusion).toEqual(one.confusion);
+      expect(two.loss).toBeCloseTo(one.loss, 5);
+    } finally {
+      await par.close();
+    }
   });
 
   it('computes the same training as one thread, up to summation order', async () => {

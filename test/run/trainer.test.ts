@@ -11,6 +11,7 @@ import { Batcher } from '../../src/engine/batches.js';
 import { Replica } from '../../src/engine/replica.js';
 import { trainStage } from '../../src/engine/trainer.js';
 import { evaluate } from '../../src/engine/evaluate.js';
+import { LocalGradients } from '../../src/engine/gradients.js';
 
 function layer(index: number, kind: string, args: Record<string, unknown>): LayerSpec {
   return { index, kind, name: `${kind}_${index}`, args: layerKind(kind)!.resolve(args), path: ['layers', index] };
@@ -84,7 +85,7 @@ describe('evaluate', () => {
     const replica = new Replica(tf, model);
     const test = loadMnist('test');
     const sel = selectExamples(test, { classes: null, limit: 100 }, 3);
-    const ev = evaluate(tf, replica, new Batcher(tf, test, sel, 'categoricalCrossentropy'), 'categoricalCrossentropy', 32, 10);
+    const ev = await evaluate(new LocalGradients(tf, replica), new Batcher(tf, test, sel, 'categoricalCrossentropy'), 32, 10);
     const total = ev.confusion.flat().reduce((a, b) => a + b, 0);
     expect(total).toBe(100);
     const diag = ev.confusion.reduce((s, row, i) => s + row[i], 0);
