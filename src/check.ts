@@ -8,9 +8,9 @@
 import { type Diagnostic, hasErrors, sortDiagnostics } from './diagnostics.js';
 import type { Experiment } from './experiment.js';
 import { type Inference, infer } from './infer.js';
-import { load } from './load.js';
+import { type LoadResult, load, loadText } from './load.js';
 import { resolve } from './resolve.js';
-import { validate } from './validate.js';
+import { printable, validate } from './validate.js';
 
 export interface CheckResult {
   file: string;
@@ -28,29 +28,77 @@ export interface CheckResult {
   text?: string;
 }
 
+/**
+ * Diagnostics per file, at most: a generated file can hold 100,000 faults, and nobody reads past
+ * the first screenful. The rest are counted in one more diagnostic.
+ */
+export const MAX_DIAGNOSTICS = 100;
+/** Messages quote the file; a quote is short, but a message must never run to megabytes. */
+const MAX_MESSAGE_LENGTH = 1000;
+
 export function checkFile(file: string): CheckResult {
-  const loaded = load(file);
+  return checkLoaded(load(file));
+}
+
+/**
+ * The same checks on text already in memory (an editor buffer, a test): no file is read, so no
+ * size or UTF-8 check; `file` only names the diagnostics.
+ */
+export function checkText(file: string, text: string): CheckResult {
+  return checkLoaded(loadText(file, text));
+}
+
+function checkLoaded(loaded: LoadResult): CheckResult {
+  const { file } = loaded;
   if (!loaded.ok) {
     return {
-      file, ok: false, diagnostics: sortDiagnostics(loaded.diagnostics),
+      file, ok: false, diagnostics: finish(loaded.diagnostics),
       ...(loaded.usage ? { usage: true } : {}), ...(loaded.text !== undefined ? { text: loaded.text } : {}),
     };
   }
   const { text, locate } = loaded;
-  const diagnostics = [...loaded.diagnostics];
+  // concat, not push(...more): spreading 450,000 diagnostics as arguments overflows the stack.
+  let diagnostics = loaded.diagnostics;
   const done = (extra: Partial<CheckResult> = {}): CheckResult => {
-    const sorted = sortDiagnostics(diagnostics);
+    const sorted = finish(diagnostics);
     return { file, ok: !hasErrors(sorted), diagnostics: sorted, text, ...extra };
   };
 
-  diagnostics.push(...validate(loaded));
+  diagnostics = diagnostics.concat(validate(loaded));
   if (hasErrors(diagnostics)) return done();
 
   const resolved = resolve(loaded.doc, file, locate);
-  diagnostics.push(...resolved.diagnostics);
+  diagnostics = diagnostics.concat(resolved.diagnostics);
   if (resolved.experiment === undefined || hasErrors(diagnostics)) return done();
 
   const inference = infer(resolved.experiment, file, locate);
-  diagnostics.push(...inference.diagnostics);
+  diagnostics = diagnostics.concat(inference.diagnostics);
   return done({ experiment: resolved.experiment, inference });
+}
+
+/**
+ * Sorted, at most MAX_DIAGNOSTICS (then one that counts the rest), and safe to print: every
+ * step quotes the file, and this is the one place all its diagnostics pass through.
+ */
+function finish(all: readonly Diagnostic[]): Diagnostic[] {
+  const sorted = sortDiagnostics(all);
+  const kept = sorted.slice(0, MAX_DIAGNOSTICS);
+  if (sorted.length > MAX_DIAGNOSTICS) {
+    const rest = sorted.slice(MAX_DIAGNOSTICS);
+    const errors = rest.filter((d) => d.severity === 'error').length;
+    const what = errors === rest.length ? 'errors' : errors === 0 ? 'warnings' : `problems (${errors} of them errors)`;
+    const { file, line, column } = rest[0];
+    kept.push({
+      file, line, column, path: '', severity: errors > 0 ? 'error' : 'warning',
+      message: `${rest.length} more ${what} not shown`, hint: 'fix the ones above first',
+    });
+  }
+  return kept.map(({ hint, ...d }) => {
+    const safeHint = hint === undefined ? undefined : clip(printable(hint));
+    return { ...d, message: clip(printable(d.message)), ...(safeHint ? { hint: safeHint } : {}) };
+  });
+}
+
+function clip(text: string): string {
+  return text.length > MAX_MESSAGE_LENGTH ? `${text.slice(0, MAX_MESSAGE_LENGTH)}…` : text;
 }

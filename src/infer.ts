@@ -85,6 +85,8 @@ export function infer(exp: Experiment, file: string, locate: Locate): Inference 
   const sum = (f: (r: LayerReport) => number) => reports.reduce((a, r) => a + f(r), 0);
   const totalParams = sum((r) => r.params);
   const trainableParams = sum((r) => r.trainableParams);
+  // Summed per layer, not total − trainable: with absurd sizes both are Infinity, and that is NaN.
+  const nonTrainableParams = sum((r) => (r.params === r.trainableParams ? 0 : r.params - r.trainableParams));
   const activationBytes = sum((r) => r.activationBytes);
 
   if (walk.output) {
@@ -104,7 +106,7 @@ export function infer(exp: Experiment, file: string, locate: Locate): Inference 
     complete: walk.output !== null,
     totalParams,
     trainableParams,
-    nonTrainableParams: totalParams - trainableParams,
+    nonTrainableParams,
     totalFlops: sum((r) => r.flops),
     activationBytes,
     diagnostics,
@@ -167,6 +169,17 @@ function walkLayers(exp: Experiment, error: Report): Walk {
       return walk;
     }
     const out = result.shape;
+    // A size that overflowed (flatten of [1e300, 1e300, 1] is [Infinity]) is no size any more:
+    // every later check, and the summary, would print it. A fault, so the walk stops here.
+    if (!out.every((d) => Number.isFinite(d))) {
+      walk.layerActivationError = true;
+      error(
+        layerPath(spec),
+        `${label(spec)} would output more than 1e308 values per example`,
+        `the limit is ${bytes(MAX_ACTIVATION_BYTES_PER_EXAMPLE)} of activations per example`,
+      );
+      return walk;
+    }
     const { trainable, nonTrainable } = kind.params(shape, args);
     const report: LayerReport = {
       index: spec.index,
@@ -196,6 +209,18 @@ function walkLayers(exp: Experiment, error: Report): Walk {
         `${label(spec)} outputs ${formatShape(out)}, ${bytes(report.activationBytes)} per example; ` +
           `the limit is ${bytes(MAX_ACTIVATION_BYTES_PER_EXAMPLE)}`,
         'use fewer filters or units, or larger strides',
+      );
+    }
+    // A window far larger than its input (poolSize: 1e300, padding: same) has no parameters and
+    // a 1×1 output, so neither limit above sees it; its FLOPs overflow to Infinity, which the
+    // summary and --json then printed. Past 2^53 the count cannot be trusted, and no model that
+    // large per example could train: refuse it like the other absurd sizes.
+    const faultedAbove = overLimit(report.params, MAX_PARAMS) || overLimit(report.activationBytes, MAX_ACTIVATION_BYTES_PER_EXAMPLE);
+    if (!faultedAbove && overLimit(report.flops, Number.MAX_SAFE_INTEGER)) {
+      error(
+        layerPath(spec),
+        `${label(spec)} would take ${count(report.flops)} FLOPs per example, past the ${count(Number.MAX_SAFE_INTEGER)} cnnc can count`,
+        'use a smaller window, or fewer filters or units',
       );
     }
     walk.reports.push(report);
@@ -286,9 +311,11 @@ export function ranges(indices: readonly number[]): string {
 function checkShapeFlow(exp: Experiment, flow: readonly [number, number][], error: Report): void {
   const heights = flow.map(([h]) => h);
   if (exp.shapeFlow && !sameShape(exp.shapeFlow, heights)) {
+    // A generated shapeFlow can list thousands of sizes; the message shows the first few dozen.
+    const listed = (sizes: readonly number[]) => (sizes.length > 24 ? `${sizes.slice(0, 24).join(' → ')} → … (${sizes.length} sizes)` : sizes.join(' → '));
     error(
       ['shapeFlow'],
-      `shapeFlow says ${exp.shapeFlow.join(' → ')} but the layers give ${heights.join(' → ')}`,
+      `shapeFlow says ${listed(exp.shapeFlow)} but the layers give ${listed(heights)}`,
       'shapeFlow lists the input height, then the height after each conv2d and pooling layer',
     );
   }
@@ -360,14 +387,15 @@ function checkModelResources(exp: Experiment, walk: Walk, params: number, activa
 
 /** 421642 → "421,642" */
 export function count(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
+  // A product of absurd sizes overflows to Infinity, which a message should not print as such.
+  if (!Number.isFinite(n)) return 'more than 1e308';
   if (Math.abs(n) >= 1e21) return n.toExponential(2);
   return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** Binary units, as memory is sized: "175.3 KiB". */
 export function bytes(n: number): string {
-  if (!Number.isFinite(n)) return `${n} B`;
+  if (!Number.isFinite(n)) return 'more than 1e308 B';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) {
@@ -375,5 +403,6 @@ export function bytes(n: number): string {
     i++;
   }
   if (i === 0) return `${n} B`;
-  return `${n.toFixed(1).replace(/\.0$/, '')} ${units[i]}`;
+  // Past a million EiB toFixed prints all 17 significant digits ('2.3453461395206433e+285').
+  return `${n >= 1e6 ? n.toExponential(1) : n.toFixed(1).replace(/\.0$/, '')} ${units[i]}`;
 }

@@ -11,7 +11,7 @@ import type {
 } from './experiment.js';
 import { layerKind } from './layers/index.js';
 import { DEFAULT_SEED, EVALUATE_DEFAULTS, OPTIMIZER_DEFAULTS, TRAIN_DEFAULTS } from './schema.js';
-import { suggest } from './validate.js';
+import { excerpt, suggest } from './validate.js';
 
 type Obj = Record<string, unknown>;
 
@@ -145,7 +145,24 @@ function num(v: unknown, dflt: number): number {
   return typeof v === 'number' ? v : dflt;
 }
 
-const SLICE = /^\s*(-?\d+)?\s*:\s*(-?\d+)?\s*$/;
+/** One slice bound: empty, or an integer, possibly negative. */
+const BOUND = /^(-?\d+)?$/;
+
+/**
+ * `start:stop` → its two bounds (each undefined when omitted); no bounds when `spec` is not a
+ * slice, and then `step` tells a three-part slice (`::2`) apart. Split by hand: the regular
+ * expression this replaces, /^\s*(-?\d+)?\s*:…/, backtracked quadratically on a long run of
+ * spaces (a 40,000-space freeze string took over a second, a 1 MiB one would take minutes).
+ */
+function parseSlice(spec: string): { bounds?: [string | undefined, string | undefined]; step: boolean } {
+  const parts = spec.split(':', 4).map((p) => p.trim());
+  const bounds = parts.every((p) => BOUND.test(p));
+  if (parts.length === 2 && bounds) return { bounds: [parts[0] || undefined, parts[1] || undefined], step: false };
+  return { step: parts.length === 3 && BOUND.test(parts[0]) && BOUND.test(parts[1]) };
+}
+
+/** An unknown freeze entry is reported for the first few only: a generated list can hold thousands. */
+const MAX_FREEZE_ERRORS = 20;
 
 /**
  * `freeze` → sorted unique layer indices. A slice follows Python (bounds clamp, so ':10' on seven
@@ -161,44 +178,55 @@ export function resolveFreeze(
 ): number[] {
   const n = layers.length;
   const names = layers.map((l) => l.name);
+  // By name, first wins (duplicates are an error of their own); indexOf per entry was quadratic.
+  const byName = new Map<string, number>();
+  names.forEach((name, i) => { if (!byName.has(name)) byName.set(name, i); });
   const chosen = new Set<number>();
 
   if (typeof spec === 'string') {
-    const m = SLICE.exec(spec);
-    if (m === null) {
-      const hint = names.includes(spec.trim())
+    const shown = excerpt(spec);
+    const { bounds, step } = parseSlice(spec);
+    if (bounds === undefined) {
+      const hint = byName.has(spec.trim())
         ? `to freeze one layer by name, write freeze: [${spec.trim()}]`
-        : /^\s*-?\d*\s*:\s*-?\d*\s*:/.test(spec)
+        : step
           ? 'a step is not supported; write start:stop'
           : "write a slice such as ':4', '1:3', '-2:', ':-2', or a list of layer indices and names";
-      error(path, `freeze '${spec}' is not a slice of the layer list`, hint);
+      error(path, `freeze '${shown}' is not a slice of the layer list`, hint);
       return [];
     }
     const bound = (s: string | undefined, dflt: number) => {
       if (s === undefined) return dflt;
       const v = Number(s);
-      if (v > n || v < -n) warn(path, `freeze '${spec}' reaches past the ${n} layers; Python slicing clamps it`);
+      if (v > n || v < -n) warn(path, `freeze '${shown}' reaches past the ${n} layers; Python slicing clamps it`);
       return Math.min(n, Math.max(0, v < 0 ? v + n : v));
     };
-    const start = bound(m[1], 0);
-    const stop = bound(m[2], n);
+    const start = bound(bounds[0], 0);
+    const stop = bound(bounds[1], n);
     for (let i = start; i < stop; i++) chosen.add(i);
-    if (chosen.size === 0) warn(path, `freeze '${spec}' selects no layers; finetune will train every layer`);
+    if (chosen.size === 0) warn(path, `freeze '${shown}' selects no layers; finetune will train every layer`);
   } else {
+    let unknown = 0;
     spec.forEach((item, j) => {
       const at = [...path, j];
       if (typeof item === 'number') {
         if (item >= n || item < -n) {
-          error(at, `layer index ${item} does not exist; the model has ${n} layers`, `valid indices are 0..${n - 1} or -${n}..-1`);
+          if (++unknown <= MAX_FREEZE_ERRORS) {
+            error(at, `layer index ${item} does not exist; the model has ${n} layers`, `valid indices are 0..${n - 1} or -${n}..-1`);
+          }
         } else {
           chosen.add(item < 0 ? item + n : item);
         }
       } else {
-        const i = names.indexOf(item);
-        if (i < 0) error(at, `no layer named '${item}'`, suggest(item, names, 'layer names'));
-        else chosen.add(i);
+        const i = byName.get(item);
+        if (i !== undefined) chosen.add(i);
+        // The suggestion compares the name with every layer name: bounded by the cap above.
+        else if (++unknown <= MAX_FREEZE_ERRORS) error(at, `no layer named '${excerpt(item)}'`, suggest(item, names, 'layer names'));
       }
     });
+    if (unknown > MAX_FREEZE_ERRORS) {
+      error(path, `${unknown - MAX_FREEZE_ERRORS} more freeze entries name no layer`, `the model has ${n} layers`);
+    }
     if (spec.length === 0) warn(path, 'freeze is empty; finetune will train every layer');
   }
   return [...chosen].sort((a, b) => a - b);

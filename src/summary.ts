@@ -7,6 +7,8 @@ import { formatShape } from './layers/common.js';
 
 /** 2431098 → "2.4M": the FLOPs column only has to be compared by eye. */
 export function compact(n: number): string {
+  // A refused config can still reach the table with sizes past any unit.
+  if (!Number.isFinite(n) || Math.abs(n) >= 1e21) return 'overflow';
   const units = ['', 'K', 'M', 'G', 'T', 'P', 'E'];
   let i = 0;
   while (Math.abs(n) >= 1000 && i < units.length - 1) {

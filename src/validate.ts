@@ -73,13 +73,32 @@ export function validate(loaded: Validatable): Diagnostic[] {
 
 type Report = (path: PathSegment[], message: string, hint?: string, at?: 'key' | 'value') => void;
 
-function check(fn: ValidateFunction, data: unknown, base: PathSegment[], report: Report): void {
+function check(fn: ValidateFunction, data: unknown, base: PathSegment[], outer: Report): void {
   if (fn(data)) return;
   const errors = fn.errors ?? [];
-  const alternatives = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf');
+  // Later steps assume a document that passed is schema-valid; one that failed must say so.
+  let reported = false;
+  const report: Report = (...args) => {
+    reported = true;
+    outer(...args);
+  };
+  // Failed alternatives by the instance path they stand at. Testing every error against every
+  // alternative was quadratic: 60,000 misspelt layers (one oneOf each) took minutes.
+  const alternatives = new Map<string, ErrorObject[]>();
+  for (const e of errors) {
+    if (e.keyword !== 'oneOf' && e.keyword !== 'anyOf') continue;
+    const here = alternatives.get(e.instancePath);
+    if (here) here.push(e);
+    else alternatives.set(e.instancePath, [e]);
+  }
   // Errors inside a failed alternative's branches are noise: the chosen branch is re-validated.
-  const inside = (e: ErrorObject) =>
-    alternatives.some((a) => e !== a && e.schemaPath.startsWith(`${a.schemaPath}/`) && isPrefix(a.instancePath, e.instancePath));
+  // The alternative stands at the error's instance path or one of its ancestors.
+  const inside = (e: ErrorObject) => {
+    for (let p = e.instancePath; ; p = p.slice(0, p.lastIndexOf('/'))) {
+      if (alternatives.get(p)?.some((a) => e !== a && e.schemaPath.startsWith(`${a.schemaPath}/`))) return true;
+      if (p === '') return false;
+    }
+  };
   // A misspelt required key is one problem, not two: 'filtres' explains the missing 'filters'.
   const misspelt = new Set(errors.filter((e) => e.keyword === 'additionalProperties').map((e) => {
     const allowed = Object.keys(((e.parentSchema as Schema | undefined)?.properties ?? {}) as Schema);
@@ -106,14 +125,16 @@ function check(fn: ValidateFunction, data: unknown, base: PathSegment[], report:
   for (const { path, keys } of missing.values()) {
     report([...path, keys[0]], `${container(path)} needs ${listWords(keys.map((k) => `'${k}'`))}`, undefined, 'key');
   }
+  if (!reported) {
+    // Unreachable as far as the corpus and the property tests know; a diagnostic beats a crash later.
+    const first = errors[0];
+    const path = first ? [...base, ...toSegments(first.instancePath, data)] : base;
+    report(path, `${subject(path)} is not valid here`);
+  }
 }
 
 function listWords(items: readonly string[]): string {
   return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
-}
-
-function isPrefix(outer: string, inner: string): boolean {
-  return inner === outer || inner.startsWith(`${outer}/`);
 }
 
 /** JSON pointer → path segments; array indices become numbers, as in the YAML walk. */
@@ -161,15 +182,17 @@ function dispatch(e: ErrorObject, path: PathSegment[], report: Report): void {
     if (keys.length > 1) {
       const known = keys.filter((k) => kinds.includes(k));
       const extra = keys.find((k) => k !== known[0]) ?? keys[1];
+      // Keys from the file are quoted short, and a few of them at most: a generated item can have thousands.
+      const listed = (ks: string[], sep: string) => ks.slice(0, 5).map((k) => excerpt(k)).join(sep) + (ks.length > 5 ? `${sep}…` : '');
       const hint = known.length === 1 && data[known[0]] === null
-        ? `indent the arguments under '${known[0]}:', or write '${known[0]}: {${keys.filter((k) => k !== known[0]).join(': …, ')}: …}'`
+        ? `indent the arguments under '${known[0]}:', or write '${known[0]}: {${listed(keys.filter((k) => k !== known[0]), ': …, ')}: …}'`
         : `each item has exactly one key, the ${family.what}; start another item with '- '`;
-      report([...path, extra], `${subject(path)} has ${keys.length} keys (${keys.join(', ')}); expected one, the ${family.what}`, hint, 'key');
+      report([...path, extra], `${subject(path)} has ${keys.length} keys (${listed(keys, ', ')}); expected one, the ${family.what}`, hint, 'key');
       return;
     }
     const i = kinds.indexOf(keys[0]);
     if (i < 0) {
-      report([...path, keys[0]], `unknown ${family.what} '${keys[0]}'`, suggest(keys[0], kinds, `known ${family.what}s`), 'key');
+      report([...path, keys[0]], `unknown ${family.what} '${excerpt(keys[0])}'`, suggest(keys[0], kinds, `known ${family.what}s`), 'key');
       return;
     }
     check(branchValidator(branches[i]), data, path, report);
@@ -178,8 +201,19 @@ function dispatch(e: ErrorObject, path: PathSegment[], report: Report): void {
 
   const tag = constProperty(branches);
   if (tag !== undefined) {
-    // Not a mapping, or no tag at all: the enclosing type/required errors already say so.
-    if (!isObject(data) || !(tag in data)) return;
+    // Not a mapping: the enclosing type error says so.
+    if (!isObject(data)) return;
+    if (!(tag in data)) {
+      // The enclosing `required` is dropped when a misspelt key explains it (see `misspelt`),
+      // but that key's own error sits inside these branches and was never reported: so
+      // `optimizer: {nmae: adam}` passed validation, and resolve threw. Say it here.
+      const allowed = new Set(branches.flatMap((b) => Object.keys((b.properties ?? {}) as Schema)));
+      const typo = Object.keys(data).find((k) => !allowed.has(k) && closest(k, [tag]) === tag);
+      if (typo !== undefined) report([...path, typo], `unknown key '${excerpt(typo)}' in ${container(path)}`, `did you mean '${tag}'?`, 'key');
+      // Worded as the `required` report is, so the two collapse into one when both are made.
+      else report([...path, tag], `${container(path)} needs '${tag}'`, undefined, 'key');
+      return;
+    }
     const names = branches.map((b) => (b.properties as Schema)[tag] as Schema).map((p) => String(p.const));
     const i = names.indexOf(data[tag] as string);
     if (i < 0) {
@@ -243,7 +277,7 @@ function describe(e: ErrorObject, path: PathSegment[], report: Report): void {
       const hint = allowed.length === 0 ? `${container(path)} takes no arguments`
         : key === 'dataset' && path[0] === 'stages' ? 'the dataset is set once, in the top-level data'
           : suggest(key, allowed, 'allowed keys', path.length === 0 ? ', and x-… for anchors' : '');
-      report([...path, key], `unknown key '${key}' ${where}`, hint, 'key');
+      report([...path, key], `unknown key '${excerpt(key)}' ${where}`, hint, 'key');
       return;
     }
     case 'type': {
@@ -320,7 +354,10 @@ function closestHint(word: string, candidates: readonly string[]): string | unde
 export function suggest(word: string, candidates: readonly string[], listLabel: string, listTail = ''): string | undefined {
   const near = closest(word, candidates);
   if (near !== undefined) return `did you mean '${near}'?`;
-  return candidates.length === 0 ? undefined : `${listLabel}: ${candidates.join(', ')}${listTail}`;
+  if (candidates.length === 0) return undefined;
+  // Layer names can run to thousands; the hint names the first few.
+  const listed = candidates.length > 20 ? `${candidates.slice(0, 20).join(', ')}, …` : candidates.join(', ');
+  return `${listLabel}: ${listed}${listTail}`;
 }
 
 /** Optimal string alignment distance: Levenshtein plus adjacent transpositions ('filtres'). */
@@ -391,11 +428,36 @@ function jsonType(v: unknown): string {
   return typeof v;
 }
 
+/**
+ * Characters a diagnostic must not carry raw: control characters (an ESC from the file would
+ * drive the user's terminal), line and paragraph separators, bidirectional overrides that
+ * reorder what is shown, byte order marks, and lone surrogates.
+ */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff]/gu;
+
+/** Text from the file made safe to print: the characters above as \xNN or \uNNNN escapes. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** A key, name or value from the file as quoted in a message: printable and at most 40 characters. */
+export function excerpt(text: string, max = 40): string {
+  if (text.length <= max) return printable(text);
+  // Not between the halves of a surrogate pair.
+  const cut = /[\ud800-\udbff]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return `${printable(text.slice(0, cut))}…`;
+}
+
 /** A value as it would read in the YAML, kept short. */
 function shown(v: unknown): string {
   if (v === null || v === undefined) return 'an empty value';
-  if (typeof v === 'string') return `'${v.length > 40 ? `${v.slice(0, 40)}…` : v}'`;
+  if (typeof v === 'string') return `'${excerpt(v)}'`;
   if (Array.isArray(v)) return 'a list';
+  // `!!binary` gives a Uint8Array, which is no mapping whatever typeof says.
+  if (ArrayBuffer.isView(v)) return 'binary data';
   if (typeof v === 'object') return 'a mapping';
   return String(v);
 }

@@ -91,6 +91,8 @@ describe('helpers', () => {
     expect(compact(501_760)).toBe('501.8K');
     expect(compact(8_595_466)).toBe('8.6M');
     expect(compact(3e9)).toBe('3G');
+    expect(compact(Infinity)).toBe('overflow');
+    expect(compact(1e300)).toBe('overflow');
   });
 
   it('formats the flow', () => {
