@@ -4,8 +4,8 @@
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import {
-  type Alias, type CST, Document, type Pair, Parser, isAlias, isMap, isPair, isScalar, isSeq, parseDocument,
-  visit, type Node, type YAMLError, type YAMLMap,
+  type Alias, type CST, Composer, type Document, type Pair, Parser, isAlias, isMap, isPair, isScalar, isSeq,
+  visit, type Node, type YAMLError, type YAMLMap, YAMLParseError,
 } from 'yaml';
 import type { Diagnostic, Locate, PathSegment, Position } from './diagnostics.js';
 
@@ -162,7 +162,14 @@ export function loadText(file: string, text: string): LoadResult {
     };
   }
 
-  const tooDeep = deepestOffset(text, MAX_DEPTH);
+  // One lexing pass serves both the depth check and the composer (parsing was check's main cost).
+  let tokens: CST.Token[];
+  try {
+    tokens = [...new Parser().parse(text)];
+  } catch (e) {
+    return { ok: false, file, text, diagnostics: [diag(0, 'error', unexpectedParseFailure(e))] };
+  }
+  const tooDeep = deepestOffset(tokens, MAX_DEPTH);
   if (tooDeep !== undefined) {
     return { ok: false, file, text, diagnostics: [diag(tooDeep, 'error', `the document nests deeper than ${MAX_DEPTH} levels`)] };
   }
@@ -174,11 +181,11 @@ export function loadText(file: string, text: string): LoadResult {
   const stackTraceLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    document = parseDocument(text, {
+    document = composeFirst(tokens, text.length, {
       // uniqueKeys is off because yaml compares each key with every earlier key of its mapping
-      // (60,000 keys took 27 s); scanStructure finds duplicates with a Set instead. prettyErrors
-      // is off because it builds a source excerpt for every error, and we print our own position.
-      prettyErrors: false, uniqueKeys: false, strict: true, merge: true,
+      // (60,000 keys took 27 s); scanStructure finds duplicates with a Set instead. Errors are
+      // not prettified: that builds a source excerpt for each, and we print our own position.
+      uniqueKeys: false, strict: true, merge: true,
     });
   } catch (e) {
     // The depth pre-scan should make this unreachable; a diagnostic still beats a stack trace.
@@ -393,9 +400,23 @@ function measureAliases(document: Document.Parsed, { targets, nodes }: Structure
   return undefined;
 }
 
+/** The first document of the token stream, as yaml's parseDocument composes it; a second one is an error. */
+function composeFirst(tokens: CST.Token[], length: number, options: ConstructorParameters<typeof Composer>[0]): Document.Parsed {
+  let doc: Document.Parsed | undefined;
+  for (const next of new Composer(options).compose(tokens, true, length)) {
+    if (!doc) {
+      doc = next;
+    } else {
+      doc.errors.push(new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents'));
+      break;
+    }
+  }
+  return doc!; // compose(…, forceDoc = true) always yields one
+}
+
 /** Offset of the first collection nested deeper than `limit`, walking the CST with an explicit stack. */
-function deepestOffset(text: string, limit: number): number | undefined {
-  for (const top of new Parser().parse(text)) {
+function deepestOffset(tokens: CST.Token[], limit: number): number | undefined {
+  for (const top of tokens) {
     const stack: [CST.Token | undefined, number][] = [[top, 0]];
     while (stack.length > 0) {
       const [token, depth] = stack.pop()!;
