@@ -6,8 +6,9 @@
  * user meant — the layer kind named by the item's single key, the optimizer named by `name`, the
  * alternative whose type matches — and validate the value against that branch alone.
  */
-import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import { type Diagnostic, type Locate, type PathSegment, diagnosticAt, formatPath, sortDiagnostics } from './diagnostics.js';
 import { LAYER_NAME_PATTERN, NAME_PATTERN, SCHEMA_FILE } from './schema.js';
 
@@ -19,24 +20,45 @@ export interface Validatable {
   locate: Locate;
 }
 
-let compiled: { ajv: Ajv; root: ValidateFunction; branches: Map<unknown, ValidateFunction> } | undefined;
+/** verbose: errors carry the failing schema and data, which the oneOf dispatch needs. */
+export const AJV_OPTIONS: Options = { allErrors: true, strict: true, allowUnionTypes: true, useDefaults: false, verbose: true };
 
-function validator() {
-  if (compiled === undefined) {
-    const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as Schema;
-    // verbose: errors carry the failing schema and data, which the oneOf dispatch needs.
-    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, useDefaults: false, verbose: true });
-    compiled = { ajv, root: ajv.compile(schema), branches: new Map() };
+/**
+ * The root validator that `npm run build` generates from the committed schema with ajv's
+ * standalone code (dist/experiment-validator.cjs, see schema-compile.ts): compiling the schema
+ * took most of a one-file `cnnc check`. Running from source (tests), it is compiled here instead.
+ */
+export const PRECOMPILED = new URL('./experiment-validator.cjs', import.meta.url);
+
+const require = createRequire(import.meta.url);
+let ajv: Ajv | undefined;
+let root: ValidateFunction | undefined;
+const branches = new Map<unknown, ValidateFunction>();
+
+function compiler(): Ajv {
+  if (ajv === undefined) {
+    // Loaded on demand: a valid file checked against the precompiled validator never needs ajv.
+    const { Ajv: AjvClass } = require('ajv') as typeof import('ajv');
+    ajv = new AjvClass(AJV_OPTIONS);
   }
-  return compiled;
+  return ajv;
+}
+
+function rootValidator(): ValidateFunction {
+  if (root === undefined) {
+    const file = PRECOMPILED.pathname;
+    root = existsSync(file)
+      ? ((require(file) as { default: ValidateFunction }).default)
+      : compiler().compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as Schema);
+  }
+  return root;
 }
 
 function branchValidator(branch: Schema): ValidateFunction {
-  const v = validator();
-  let fn = v.branches.get(branch);
+  let fn = branches.get(branch);
   if (fn === undefined) {
-    fn = v.ajv.compile(branch);
-    v.branches.set(branch, fn);
+    fn = compiler().compile(branch);
+    branches.set(branch, fn);
   }
   return fn;
 }
@@ -58,7 +80,7 @@ export function validate(loaded: Validatable): Diagnostic[] {
     }
   });
 
-  check(validator().root, doc, [], (path, message, hint, at) => {
+  check(rootValidator(), doc, [], (path, message, hint, at) => {
     if (!nonFinite.has(formatPath(path))) report(path, message, hint, at);
   });
 

@@ -70,7 +70,10 @@ describe('the bad-config corpus', () => {
 
 describe('cnnc check on the corpus', () => {
   it('reports the whole corpus as one JSON document, without a stack trace', () => {
-    if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npx tsc -p tsconfig.json` first');
+    if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+    // The CLI validates with the build's precompiled validator, in-process checkFile (below) with
+    // one compiled at run time: equal diagnostics mean the two agree.
+    expect(existsSync(join(root, 'dist', 'experiment-validator.cjs'))).toBe(true);
     const r = cnnc(['check', '--json', ...paths]);
     expect(r.signal).toBeNull();
     // 2, not 1: the corpus holds a directory, which is a usage error.
