@@ -49,6 +49,8 @@ export interface BenchResult {
   batch: number;
   steps: number;
   train_images_per_s: number;
+  /** From the median step time: less sensitive to other jobs on a shared machine than the mean. */
+  train_median_images_per_s: number;
   infer_images_per_s: number;
   /** Where a step's time goes on one thread: kernels (tf.profile) and cnnc's host work. */
   step_breakdown: { kernels: { name: string; inputShapes: unknown; calls: number; ms: number }[]; kernel_ms: number; step_ms: number; optimizer_ms: number; push_ms: number; batch_ms: number };
@@ -90,9 +92,16 @@ async function measure(backendName: Exclude<BackendName, 'auto'>, a: Args): Prom
     source.push(weights, which);
   };
   for (let s = 0; s < WARMUP; s++) await step(s);
+  const stepMs: number[] = [];
   const t0 = performance.now();
-  for (let s = 0; s < a.steps; s++) await step(WARMUP + s);
+  for (let s = 0; s < a.steps; s++) {
+    const ts = performance.now();
+    await step(WARMUP + s);
+    stepMs.push(performance.now() - ts);
+  }
   const trainSeconds = (performance.now() - t0) / 1000;
+  stepMs.sort((p, q) => p - q);
+  const medianStepMs = stepMs[stepMs.length >> 1];
 
   const test = loadMnist('test');
   const testBatcher = new Batcher(tf, test, selectExamples(test, { classes: null, limit: null }, exp.seed), stage.loss);
@@ -128,6 +137,7 @@ async function measure(backendName: Exclude<BackendName, 'auto'>, a: Args): Prom
     batch: BATCH,
     steps: a.steps,
     train_images_per_s: Math.round((a.steps * BATCH) / trainSeconds * 10) / 10,
+    train_median_images_per_s: Math.round((BATCH * 1000) / medianStepMs * 10) / 10,
     infer_images_per_s: Math.round((testBatcher.count / inferSeconds) * 10) / 10,
     step_breakdown: {
       kernels: p.kernels.map((k) => ({ name: k.name, inputShapes: k.inputShapes, calls: k.calls, ms: Math.round(k.totalMs * 100) / 100 })),
@@ -140,11 +150,11 @@ async function measure(backendName: Exclude<BackendName, 'auto'>, a: Args): Prom
   };
 }
 
-function report(r: BenchResult, rows = 14): string {
+function report(r: BenchResult, rows = 24): string {
   const b = r.step_breakdown;
   const lines = [
     `${r.backend} — ${r.version}`,
-    `  train:     ${r.train_images_per_s} images/s (${r.steps} steps of ${r.batch}, ${r.workers} gradient thread(s))`,
+    `  train:     ${r.train_images_per_s} images/s (${r.steps} steps of ${r.batch}, ${r.workers} gradient thread(s); median step: ${r.train_median_images_per_s} images/s)`,
     `  inference: ${r.infer_images_per_s} images/s (10,000 test images, batches of 1000, ${r.workers} thread(s))`,
     `  one step on one thread: ${b.step_ms} ms = kernels ${b.kernel_ms} ms + host (batch ${b.batch_ms}, optimizer ${b.optimizer_ms}, weight push ${b.push_ms} ms) + overhead`,
   ];

@@ -14,6 +14,7 @@ import type { GradientResult, Prediction, Replica } from './replica.js';
 import type { InitMessage, PredictMessage, StepMessage, WorkerReply } from './worker.js';
 import type { LossName } from '../experiment.js';
 import { type HostBatch, sliceHost } from './batches.js';
+import { sharedElementwise, type ElementwiseFns } from './kernels/simd.js';
 
 type Tf = typeof tfjs;
 
@@ -49,10 +50,23 @@ class WorkerHandle {
   }
 }
 
+/**
+ * Gradients live in one shared WebAssembly.Memory: region 0 receives this thread's gradients
+ * and then the sum, region k (k ≥ 1) is worker k's. Each weight starts at a multiple of 4
+ * floats, so the regions are summed with a SIMD kernel (simd.ts) in place; f32 additions in
+ * worker order, the same values as a scalar loop.
+ */
+interface GradientMemory {
+  memory: WebAssembly.Memory;
+  heap: Float32Array;
+  /** Floats per region. */
+  total: number;
+  fns: ElementwiseFns | null;
+}
+
 export class ParallelGradients implements GradientSource {
   private readonly local: LocalGradients;
   private readonly shared: Float32Array;
-  private readonly grads: Float32Array[];
   private readonly offsets: number[];
 
   private constructor(
@@ -60,12 +74,11 @@ export class ParallelGradients implements GradientSource {
     local: LocalGradients,
     private readonly handles: WorkerHandle[],
     weightsBuffer: SharedArrayBuffer,
-    gradBuffers: SharedArrayBuffer[],
+    private readonly gm: GradientMemory,
     offsets: number[],
   ) {
     this.local = local;
     this.shared = new Float32Array(weightsBuffer);
-    this.grads = gradBuffers.map((b) => new Float32Array(b));
     this.offsets = offsets;
   }
 
@@ -78,26 +91,26 @@ export class ParallelGradients implements GradientSource {
     let total = 0;
     for (const w of replica.weights) {
       offsets.push(total);
-      total += w.size;
+      total += (w.size + 3) & ~3;
     }
     const weightsBuffer = new SharedArrayBuffer(total * 4);
     const shared = new Float32Array(weightsBuffer);
     replica.weights.forEach((_, i) => shared.set(replica.read(i), offsets[i]));
-    const gradBuffers: SharedArrayBuffer[] = [];
+    const pages = Math.max(1, Math.ceil((workers * total * 4) / 65536));
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const gm: GradientMemory = { memory, heap: new Float32Array(memory.buffer), total, fns: sharedElementwise(memory) };
     const handles: WorkerHandle[] = [];
     try {
       for (let k = 1; k < workers; k++) {
-        const grads = new SharedArrayBuffer(total * 4);
-        gradBuffers.push(grads);
         const h = new WorkerHandle(new Worker(workerUrl()));
         handles.push(h);
-        await h.request({ type: 'init', backend, experiment, weights: weightsBuffer, grads, offsets });
+        await h.request({ type: 'init', backend, experiment, weights: weightsBuffer, grads: memory.buffer as unknown as SharedArrayBuffer, gradsOffset: k * total, offsets });
       }
     } catch (e) {
       await Promise.all(handles.map((h) => h.worker.terminate()));
       throw e;
     }
-    return new ParallelGradients(replica, new LocalGradients(tf, replica), handles, weightsBuffer, gradBuffers, offsets);
+    return new ParallelGradients(replica, new LocalGradients(tf, replica), handles, weightsBuffer, gm, offsets);
   }
 
   /** Contiguous shares of `size` rows, the first ones one larger when it does not divide evenly. */
@@ -144,20 +157,27 @@ export class ParallelGradients implements GradientSource {
     const mine = shares[0] > 0
       ? await this.local.compute({ ...s, start: starts[0], size: shares[0], denom: s.size })
       : { lossSum: 0, correct: 0, grads: s.which.map((i) => new Float32Array(this.replica.weights[i].size)) };
-    const grads = mine.grads.map((g) => Float32Array.from(g));
+    const { heap, total, fns } = this.gm;
+    s.which.forEach((wi, k) => heap.set(mine.grads[k], this.offsets[wi]));
     let { lossSum, correct } = mine;
     const done = await Promise.all(replies);
     done.forEach((r, j) => {
       if (r.type !== 'done' || shares[j + 1] === 0) return;
       lossSum += r.lossSum;
       correct += r.correct;
-      const g = this.grads[j];
-      s.which.forEach((wi, k) => {
+      const region = (j + 1) * total;
+      for (const wi of s.which) {
         const off = this.offsets[wi];
-        const out = grads[k];
-        for (let q = 0; q < out.length; q++) out[q] += g[off + q];
-      });
+        const n = this.replica.weights[wi].size;
+        if (fns != null) {
+          fns.add(off * 4, (region + off) * 4, off * 4, ((n + 3) & ~3) * 4);
+        } else {
+          for (let q = off; q < off + n; q++) heap[q] += heap[region + q];
+        }
+      }
     });
+    // Views of region 0: valid until the next compute (the trainer applies them at once).
+    const grads = s.which.map((wi) => heap.subarray(this.offsets[wi], this.offsets[wi] + this.replica.weights[wi].size));
     return { lossSum, correct, grads };
   }
 

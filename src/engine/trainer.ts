@@ -59,6 +59,10 @@ export class NonFiniteLossError extends Error {
 function firstNonFinite(weights: Float32Array[], which: readonly number[]): number | null {
   for (const i of which) {
     const w = weights[i];
+    // x - x is 0 for every finite x and NaN otherwise: a branch-free scan, searched only on a hit.
+    let probe = 0;
+    for (let k = 0; k < w.length; k++) probe += w[k] - w[k];
+    if (probe === 0) continue;
     for (let k = 0; k < w.length; k++) if (!Number.isFinite(w[k])) return w[k];
   }
   return null;

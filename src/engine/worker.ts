@@ -14,8 +14,10 @@ export interface InitMessage {
   backend: BackendName;
   experiment: Experiment;
   weights: SharedArrayBuffer;
+  /** The gradient memory (a shared WebAssembly.Memory's buffer); this worker's region starts at float gradsOffset. */
   grads: SharedArrayBuffer;
-  /** Float offset of each weight in both buffers. */
+  gradsOffset: number;
+  /** Float offset of each weight in the weights buffer and in a gradient region. */
   offsets: number[];
 }
 
@@ -61,7 +63,7 @@ async function main() {
         await selectBackend(m.backend);
         replica = new Replica(tf, buildModel(tf, m.experiment));
         weights = new Float32Array(m.weights);
-        grads = new Float32Array(m.grads);
+        grads = new Float32Array(m.grads, m.gradsOffset * 4);
         offsets = m.offsets;
         port.postMessage({ type: 'ready' } satisfies WorkerReply);
         return;

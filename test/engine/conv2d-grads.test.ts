@@ -65,6 +65,16 @@ const cases: Case[] = [];
   cases.push({ batch: 2, hw: [10, 7], cin: 3, cout: 2, kernel: [5, 4], strides: [3, 2], pad: 'same' });
   cases.push({ batch: 1, hw: [6, 7], cin: 2, cout: 2, kernel: [3, 3], strides: [1, 1], pad: [[0, 0], [2, 0], [0, 1], [0, 0]] });
   cases.push({ batch: 2, hw: [6, 7], cin: 2, cout: 3, kernel: [2, 2], strides: [2, 2], pad: [[0, 0], [1, 3], [3, 0], [0, 0]] });
+  // Stride 1 'same' with a patch matrix larger than one chunk (4 MiB): the filter gradient sums
+  // several products (here 3 + 1 images of 32x32, 3x3x32 patches).
+  cases.push({ batch: 4, hw: [32, 32], cin: 32, cout: 4, kernel: [3, 3], strides: [1, 1], pad: 'same' });
+  // One input channel, stride 1, cout a multiple of 4: the SIMD filter gradient, several
+  // paddings (same, valid, explicit and lopsided) and window sizes.
+  cases.push({ batch: 3, hw: [9, 6], cin: 1, cout: 8, kernel: [3, 3], strides: [1, 1], pad: 'same' });
+  cases.push({ batch: 2, hw: [7, 8], cin: 1, cout: 12, kernel: [3, 2], strides: [1, 1], pad: 'valid' });
+  cases.push({ batch: 2, hw: [6, 7], cin: 1, cout: 4, kernel: [3, 4], strides: [1, 1], pad: [[0, 0], [2, 0], [0, 3], [0, 0]] });
+  // 25 taps: more than the SIMD kernel keeps in registers, so the convolution path.
+  cases.push({ batch: 2, hw: [5, 5], cin: 1, cout: 32, kernel: [5, 5], strides: [1, 1], pad: 'same' });
 }
 
 function name(c: Case): string {

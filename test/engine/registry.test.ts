@@ -11,6 +11,10 @@ const NAMES = [
   'Sum',
   'Identity',
   'Cast',
+  'Multiply',
+  'Add',
+  'Relu',
+  'Step',
 ];
 
 beforeAll(setupBackends);

@@ -9,9 +9,13 @@
  * operand on every call (a fresh tensor each step), so the kernel picks the
  * narrower of P and dy to be that operand:
  *
+ * - one input channel, stride 1, cout a multiple of 4 (a first layer): no
+ *   product at all, but a WebAssembly SIMD pass over dy that keeps a window's
+ *   kh·kw accumulators in registers (simd.ts), ~5x faster than the products;
  * - wide patches (K = kh·kw·cin > cout·3/4):  dw = Pᵀ · dy, with Pᵀ [K, N]
  *   gathered in JS from x transposed to [cin, batch, h, w] (for stride 1
- *   'same', one native copy per image and tap);
+ *   'same', one native copy per tap and channel, a few images at a time so
+ *   that each chunk's Pᵀ is still in cache when its product reads it);
  * - narrow patches (e.g. a first layer, cin = 1): dwᵀ = dyᵀ · P, with P
  *   [N, K] computed by XNNPACK as the forward convolution of x with a one-hot
  *   filter (im2col as a convolution: N·K² multiply-adds, exact).
@@ -36,6 +40,7 @@ import {
   type WasmBackendLike,
   type WindowGeometry,
 } from './util.js';
+import { filterGrad1For, wasmMemoryOf, type FilterGrad1Fn } from './simd.js';
 
 export const CONV2D_BACKPROP_FILTER = 'Conv2DBackpropFilter';
 
@@ -100,42 +105,159 @@ export function gatherPatchesT(xT: Float32Array, out: Float32Array, g: ConvGeome
 
 /**
  * gatherPatchesT for stride 1 when the output is as large as the input
- * ('same' padding): each (tap, channel, image) block of Pᵀ is the image
- * shifted by (a - pt)·w + (c - pl) elements, so it is one native copy
- * (copyWithin on the heap, which holds both tensors) plus zeroing of the
- * rows and columns the shift pulled in from outside the image.
+ * ('same' padding): each (tap, channel) block of Pᵀ is that channel's images
+ * (contiguous in xT) shifted by (a - pt)·w + (c - pl) elements, so it is one
+ * native copy (copyWithin on the heap, which holds both tensors) plus zeroing
+ * of the rows and columns the shift pulled in from outside each image.
  */
 export function gatherPatchesTSame(
   heap: Float32Array,
   xTStart: number,
   outStart: number,
   g: ConvGeometry,
+  firstImage = 0,
+  endImage = g.batch,
 ): void {
   const { batch, inHeight: h, inWidth: w, inChannels: cin } = g;
   const hw = h * w;
+  // This call writes images [firstImage, endImage) of every row of Pᵀ (a block of columns);
+  // positions are global within a channel of xT ([0, all)), so sources that fall in a
+  // neighbouring image are read (and zeroed below) and those outside xT are zero-filled.
+  const all = batch * hw;
+  const base = firstImage * hw;
+  const len = (endImage - firstImage) * hw;
   let o = outStart;
   for (let a = 0; a < g.filterHeight; a++) {
+    const dr = a - g.padTop;
+    // Rows of each image whose source row lies above (dr < 0) or below (dr > 0) the image.
+    const zeroRows0 = dr < 0 ? Math.min(h, -dr) : 0;
+    const zeroRows1 = dr > 0 ? Math.max(0, h - dr) : h;
     for (let c = 0; c < g.filterWidth; c++) {
       const dc = c - g.padLeft;
-      const shift = (a - g.padTop) * w + dc;
-      const j0 = Math.min(hw, Math.max(0, -shift));
-      const j1 = Math.max(j0, Math.min(hw, hw - shift));
+      const shift = dr * w + dc;
+      const j0 = Math.min(len, Math.max(0, -shift - base));
+      const j1 = Math.max(j0, Math.min(len, all - shift - base));
       // Columns whose source lies left (dc < 0) or right (dc > 0) of the image.
       const badLo = dc < 0 ? Math.min(w, -dc) : 0;
       const badHi = dc > 0 ? Math.max(0, w - dc) : w;
-      for (let image = 0; image < cin * batch; image++, o += hw) {
-        const src = xTStart + image * hw + shift;
+      for (let ci = 0; ci < cin; ci++, o += len) {
+        const src = xTStart + ci * all + base + shift;
         if (j0 > 0) heap.fill(0, o, o + j0);
         if (j1 > j0) heap.copyWithin(o + j0, src + j0, src + j1);
-        if (j1 < hw) heap.fill(0, o + j1, o + hw);
+        if (j1 < len) heap.fill(0, o + j1, o + len);
+        if (zeroRows0 > 0 || zeroRows1 < h) {
+          for (let b = 0; b < endImage - firstImage; b++) {
+            const image = o + b * hw;
+            if (zeroRows0 > 0) heap.fill(0, image, image + zeroRows0 * w);
+            if (zeroRows1 < h) heap.fill(0, image + zeroRows1 * w, image + hw);
+          }
+        }
         if (badLo > 0) {
-          for (let r = o; r < o + hw; r += w) for (let q = 0; q < badLo; q++) heap[r + q] = 0;
+          for (let r = o; r < o + len; r += w) for (let q = 0; q < badLo; q++) heap[r + q] = 0;
         } else if (badHi < w) {
-          for (let r = o; r < o + hw; r += w) for (let q = badHi; q < w; q++) heap[r + q] = 0;
+          for (let r = o; r < o + len; r += w) for (let q = badHi; q < w; q++) heap[r + q] = 0;
         }
       }
     }
   }
+}
+
+/**
+ * dw for one input channel and stride 1 (a first layer): the input zero-padded so that every
+ * tap of every output pixel is in bounds, then one SIMD pass over dy (simd.ts) that keeps the
+ * kh·kw accumulators of 4 output channels in registers. The patch-matrix products above spend
+ * most of their time packing a 1-wide operand for a K = batch·h·w product.
+ */
+function filterGradSingleChannel(
+  backend: WasmBackendLike,
+  fn: FilterGrad1Fn,
+  x: TensorInfo,
+  dy: TensorInfo,
+  g: ConvGeometry,
+  cout: number,
+  filterShape: Shape4,
+): TensorInfo {
+  const { batch, outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw } = g;
+  const hp = oh + kh - 1;
+  const wp = ow + kw - 1;
+  const padded = padSingleChannel(backend, x, g);
+  const dw = backend.makeOutput(filterShape, 'float32');
+  // Views after allocating: allocation may grow (and so replace) the heap.
+  const out = f32(backend, dw);
+  out.fill(0);
+  fn(f32(backend, padded).byteOffset, f32(backend, dy).byteOffset, out.byteOffset, batch, oh, ow, cout * 4, hp * wp * 4, wp * 4);
+  release(backend, padded);
+  return dw;
+}
+
+/**
+ * A single-channel input [batch, h, w, 1] zero-padded to [batch, oh + kh - 1, ow + kw - 1, 1]
+ * for stride 1, so that output pixel (y, x) reads tap (a, c) at (y + a, x + c).
+ */
+export function padSingleChannel(backend: WasmBackendLike, x: TensorInfo, g: ConvGeometry): TensorInfo {
+  const { batch, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw } = g;
+  const hp = oh + kh - 1;
+  const wp = ow + kw - 1;
+  const padded = backend.makeOutput([batch, hp, wp, 1], 'float32');
+  // Views after allocating: allocation may grow (and so replace) the heap.
+  const src = f32(backend, x);
+  const xp = f32(backend, padded);
+  xp.fill(0);
+  // Rows i and columns j of the padded image hold input row i - padTop, column j - padLeft.
+  const j0 = Math.max(0, g.padLeft);
+  const j1 = Math.min(wp, w + g.padLeft);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < hp; i++) {
+      const iy = i - g.padTop;
+      if (iy < 0 || iy >= h || j1 <= j0) continue;
+      const from = (b * h + iy) * w + (j0 - g.padLeft);
+      xp.set(src.subarray(from, from + (j1 - j0)), (b * hp + i) * wp + j0);
+    }
+  }
+  return padded;
+}
+
+/** Bytes of Pᵀ per product in chunkedPatchProduct: small enough to stay in cache. */
+const CHUNK_BYTES = 4 << 20;
+
+/**
+ * dw = Pᵀ · dy for stride 1 'same', a few images at a time: each chunk's Pᵀ (gathered from
+ * xT [cin, batch·h·w]) is written and then read by the product while it is still in cache,
+ * instead of one batch-sized Pᵀ streamed through memory twice. The chunks' products are
+ * summed in order.
+ */
+function chunkedPatchProduct(
+  tf: Tf,
+  backend: WasmBackendLike,
+  xT: TensorInfo,
+  dy: TensorInfo,
+  g: ConvGeometry,
+  cout: number,
+  filterShape: Shape4,
+): TensorInfo {
+  const k = g.filterHeight * g.filterWidth * g.inChannels;
+  const hw = g.outHeight * g.outWidth;
+  const per = Math.max(1, Math.min(g.batch, Math.floor(CHUNK_BYTES / (k * hw * 4))));
+  const dw = backend.makeOutput(filterShape, 'float32');
+  for (let b0 = 0; b0 < g.batch; b0 += per) {
+    const b1 = Math.min(g.batch, b0 + per);
+    const nc = (b1 - b0) * hw;
+    const patchesT = backend.makeOutput([1, k, nc], 'float32');
+    const dyc = backend.makeOutput([1, nc, cout], 'float32');
+    // Views after allocating: allocation may grow (and so replace) the heap.
+    const xTView = f32(backend, xT);
+    const heap = new Float32Array(xTView.buffer);
+    gatherPatchesTSame(heap, xTView.byteOffset >> 2, f32(backend, patchesT).byteOffset >> 2, g, b0, b1);
+    f32(backend, dyc).set(f32(backend, dy).subarray(b0 * hw * cout, b1 * hw * cout));
+    const prod = matMul(tf, backend, patchesT, dyc);
+    release(backend, patchesT, dyc);
+    const p = f32(backend, prod);
+    const out = f32(backend, dw);
+    if (b0 === 0) out.set(p);
+    else for (let i = 0; i < out.length; i++) out[i] += p[i];
+    release(backend, prod);
+  }
+  return dw;
 }
 
 function matMul(tf: Tf, backend: WasmBackendLike, a: TensorInfo, b: TensorInfo): TensorInfo {
@@ -191,10 +313,23 @@ export function conv2DBackpropFilterWasm(
   const xh = channelsLast ? x : transpose(tf, backend, x, [0, 2, 3, 1]);
   const dyh = channelsLast ? dy : transpose(tf, backend, dy, [0, 2, 3, 1]);
   let dw: TensorInfo;
-  if (4 * k > 3 * cout) {
+  const fg1 =
+    g.inChannels === 1 && g.strideHeight === 1 && g.strideWidth === 1 && cout % 4 === 0
+      ? filterGrad1For(wasmMemoryOf(backend), g.filterHeight, g.filterWidth, g.outWidth + g.filterWidth - 1)
+      : null;
+  if (fg1 != null) {
+    dw = filterGradSingleChannel(backend, fg1, xh, dyh, g, cout, attrs.filterShape);
+  } else if (4 * k > 3 * cout) {
     // dw [K, cout] = Pᵀ [K, N] · dy [N, cout]
     // [b, h, w, cin] -> [cin, b·h·w]
     const xT = transposeMatrix(tf, backend, xh, g.batch * g.inHeight * g.inWidth, g.inChannels);
+    if (g.strideHeight === 1 && g.strideWidth === 1 && g.outHeight === g.inHeight && g.outWidth === g.inWidth) {
+      dw = chunkedPatchProduct(tf, backend, xT, dyh, g, cout, attrs.filterShape);
+      release(backend, xT);
+      if (xh !== x) release(backend, xh);
+      if (dyh !== dy) release(backend, dyh);
+      return dw;
+    }
     const patchesT = backend.makeOutput([1, k, n], 'float32');
     const xTView = f32(backend, xT);
     const outView = f32(backend, patchesT);

@@ -16,10 +16,15 @@
  *   on XNNPACK instead of the scalar loop;
  * - Sum: reductions over leading axes (bias gradients) without a transpose;
  * - Identity / same-dtype Cast: zero-copy (tfjs clones every tensor it saves
- *   for backprop).
+ *   for backprop);
+ * - Multiply, Add (equal shapes, or a per-channel bias), Relu, Step: WebAssembly
+ *   SIMD loops on the heap (elementwise.ts), for the bias/relu forward and the
+ *   relu gradient over whole activations;
+ * - Conv2D with one input channel and stride 1 (a first layer): a SIMD loop
+ *   instead of XNNPACK's convolution, which handles cin = 1 poorly (conv2d.ts).
  * These cover what tfjs-layers runs in training: Conv2D and FusedConv2D
  * (whose custom gradient calls the Conv2DBackprop* ops), MaxPool, Relu (its
- * gradient is Step·dy, already fast on wasm) and dense MatMul gradients.
+ * gradient is Step·dy) and dense MatMul gradients.
  *
  * Idempotent; call it after importing '@tensorflow/tfjs-backend-wasm' (which
  * registers the stock kernels this replaces), before or after
@@ -31,6 +36,8 @@ import { BATCH_MAT_MUL, FUSED_MAT_MUL, registerMatMul } from './matmul.js';
 import { CAST, IDENTITY, registerIdentity } from './identity.js';
 import { MAX_POOL_GRAD, registerMaxPoolGrad } from './max-pool-grad.js';
 import { registerSum, SUM } from './sum.js';
+import { ADD, MULTIPLY, RELU, STEP, registerElementwise } from './elementwise.js';
+import { CONV2D, registerConv2D } from './conv2d.js';
 import { restoreKernel, WASM, type Tf } from './util.js';
 
 export type { Tf } from './util.js';
@@ -45,11 +52,13 @@ export function registerEngineKernels(tf: Tf): void {
   registerMatMul(tf);
   registerSum(tf);
   registerIdentity(tf);
+  registerElementwise(tf);
+  registerConv2D(tf);
 }
 
 /** Undoes `registerEngineKernels` (puts the stock wasm kernels back). */
 export function unregisterEngineKernels(tf: Tf): void {
-  const names = [CONV2D_BACKPROP_FILTER, CONV2D_BACKPROP_INPUT, MAX_POOL_GRAD, BATCH_MAT_MUL, FUSED_MAT_MUL, SUM, IDENTITY, CAST];
+  const names = [CONV2D_BACKPROP_FILTER, CONV2D_BACKPROP_INPUT, MAX_POOL_GRAD, BATCH_MAT_MUL, FUSED_MAT_MUL, SUM, IDENTITY, CAST, MULTIPLY, ADD, RELU, STEP, CONV2D];
   for (const name of names) {
     restoreKernel(tf, name, WASM);
   }

@@ -1,0 +1,64 @@
+/** The SIMD Adam (float64 lanes) must match the plain JS rule bit for bit. */
+import { describe, expect, it } from 'vitest';
+import { createOptimizer } from '../../src/engine/optimizers.js';
+
+function reference(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, step: number, lr: number, b1: number, b2: number, eps: number) {
+  const lrT = (lr * Math.sqrt(1 - b2 ** step)) / (1 - b1 ** step);
+  for (let k = 0; k < w.length; k++) {
+    const gk = g[k];
+    const mk = b1 * m[k] + (1 - b1) * gk;
+    const vk = b2 * v[k] + (1 - b2) * gk * gk;
+    m[k] = mk;
+    v[k] = vk;
+    w[k] -= (lrT * mk) / (Math.sqrt(vk) + eps);
+  }
+}
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+}
+
+describe('adam', () => {
+  it('matches the scalar rule bit for bit, odd sizes and a subset of weights included', () => {
+    const sizes = [7, 1, 32, 301, 4, 1];
+    const spec = { name: 'adam' as const, learningRate: 0.003, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+    const r = rng(3);
+    const w = sizes.map((n) => Float32Array.from({ length: n }, () => r()));
+    const refW = w.map((a) => Float32Array.from(a));
+    const refM = sizes.map((n) => new Float32Array(n));
+    const refV = sizes.map((n) => new Float32Array(n));
+    const opt = createOptimizer(spec, sizes);
+    for (let step = 1; step <= 6; step++) {
+      const which = step === 3 ? [0, 2, 5] : sizes.map((_, i) => i);
+      const g = sizes.map((n) => Float32Array.from({ length: n }, () => r() * (step === 4 ? 1e-20 : 1)));
+      opt.step(w, g, which);
+      for (const i of which) reference(refW[i], g[i], refM[i], refV[i], step, spec.learningRate, spec.beta1, spec.beta2, spec.epsilon);
+    }
+    expect(opt.state.step).toBe(6);
+    // The SIMD path keeps the moments in its own memory.
+    expect(opt.state.slots[0][0].buffer.byteLength).toBeGreaterThanOrEqual(65536);
+    sizes.forEach((_, i) => {
+      expect(Array.from(w[i])).toEqual(Array.from(refW[i]));
+      expect(Array.from(opt.state.slots[0][i])).toEqual(Array.from(refM[i]));
+      expect(Array.from(opt.state.slots[1][i])).toEqual(Array.from(refV[i]));
+    });
+  });
+
+  it('resumes from a given state', () => {
+    const spec = { name: 'adam' as const, learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+    const m = Float32Array.from([0.1, -0.2, 0.3]);
+    const v = Float32Array.from([0.01, 0.02, 0.03]);
+    const opt = createOptimizer(spec, [3], { step: 5, slots: [[Float32Array.from(m)], [Float32Array.from(v)]] });
+    const w = [Float32Array.from([1, 2, 3])];
+    const g = [Float32Array.from([0.5, -0.5, 0.25])];
+    const refW = Float32Array.from(w[0]);
+    opt.step(w, g, [0]);
+    reference(refW, g[0], m, v, 6, spec.learningRate, spec.beta1, spec.beta2, spec.epsilon);
+    expect(Array.from(w[0])).toEqual(Array.from(refW));
+    expect(Array.from(opt.state.slots[0][0])).toEqual(Array.from(m));
+  });
+});
