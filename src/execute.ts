@@ -156,9 +156,11 @@ async function runTraining(ctx: Context, stage: Extract<Stage, { kind: 'train' |
     hooks: {
       onBatch: (p) => input.reporter.progress?.(me, p),
       onEpoch: (r) => {
+        // Metrics line, then checkpoint, then the screen: whatever a user has seen reported is
+        // already resumable, and a resume drops metric lines past its checkpoint.
         input.recorder.epoch({ stage: stage.kind, stageIndex: index, ...r });
-        input.reporter.epoch?.(me, r);
         checkpoint(ctx, index, r.epoch, optimizer.state);
+        input.reporter.epoch?.(me, r);
       },
       shouldStop: input.shouldStop,
     },

@@ -155,7 +155,7 @@ describe('cnnc run', () => {
 describe('interrupting and resuming', () => {
   const long = config('long', SMALL.replace('limit: {train: 320, test: 200}', 'limit: {train: 1600, test: 200}').replace('epochs: 2,', 'epochs: 4,'));
 
-  function interrupt(signal: 'SIGINT' | 'SIGTERM', runsDir: string): Promise<{ code: number | null; stdout: string }> {
+  function interrupt(signal: 'SIGINT' | 'SIGTERM' | 'SIGKILL', runsDir: string): Promise<{ code: number | null; stdout: string }> {
     return new Promise((res) => {
       const child = spawn('node', [CLI, 'run', long, '--backend', 'wasm', '--workers', '1', '--runs-dir', runsDir, '-q']);
       let stdout = '';
@@ -193,6 +193,24 @@ describe('interrupting and resuming', () => {
     const [ref] = runDirs(join(tmp, 'runs-u'), 'long');
     expect(metrics(dir)).toEqual(metrics(ref));
     expect(json(join(dir, 'results.json'))).toEqual(json(join(ref, 'results.json')));
+  });
+
+  it('a run killed outright mid-epoch leaves a readable record that --resume completes', async () => {
+    const runsDir = join(tmp, 'runs-kill');
+    const r = await interrupt('SIGKILL', runsDir);
+    expect(r.code).toBeNull();
+    const [dir] = runDirs(runsDir, 'long');
+    // It could not mark itself, so it still says running, honestly; every file parses whole.
+    expect(json(join(dir, 'manifest.json')).status).toBe('running');
+    const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
+    expect(json(join(dir, 'checkpoint.json')).epochsDone).toBeGreaterThanOrEqual(1);
+    for (const f of readdirSync(dir)) expect(f, 'no model half-written').not.toMatch(/^model-/);
+
+    expect(cnnc(['run', '--resume', dir, '-q']).code).toBe(0);
+    const [ref] = runDirs(join(tmp, 'runs-u'), 'long');
+    expect(metrics(dir)).toEqual(metrics(ref));
+    expect(json(join(dir, 'manifest.json')).status).toBe('complete');
   });
 
   it('SIGTERM exits 143 with the record marked interrupted', async () => {
