@@ -6,18 +6,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/compile.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { selectExamples } from '../../src/data/select.js';
-import type { Experiment, LayerSpec, TrainSpec } from '../../src/experiment.js';
-import { layerKind } from '../../src/layers/index.js';
+import type { Experiment, TrainSpec } from '../../src/experiment.js';
+import { layer } from './helpers.js';
 import { Batcher } from '../../src/engine/batches.js';
 import { ParallelGradients } from '../../src/engine/parallel.js';
 import { Replica } from '../../src/engine/replica.js';
 import { trainStage } from '../../src/engine/trainer.js';
 import { evaluate } from '../../src/engine/evaluate.js';
 import { LocalGradients } from '../../src/engine/gradients.js';
-
-function layer(index: number, kind: string, args: Record<string, unknown>): LayerSpec {
-  return { index, kind, name: `${kind}_${index}`, args: layerKind(kind)!.resolve(args), path: ['layers', index] };
-}
 
 const exp: Experiment = {
   name: 'par', seed: 11, input: [28, 28, 1], shapeFlow: null, stages: [],

@@ -5,17 +5,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/compile.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { selectExamples } from '../../src/data/select.js';
-import type { Experiment, LayerSpec, TrainSpec } from '../../src/experiment.js';
-import { layerKind } from '../../src/layers/index.js';
+import type { Experiment, TrainSpec } from '../../src/experiment.js';
+import { layer } from './helpers.js';
 import { Batcher } from '../../src/engine/batches.js';
 import { Replica } from '../../src/engine/replica.js';
 import { trainStage } from '../../src/engine/trainer.js';
 import { evaluate } from '../../src/engine/evaluate.js';
 import { LocalGradients } from '../../src/engine/gradients.js';
-
-function layer(index: number, kind: string, args: Record<string, unknown>): LayerSpec {
-  return { index, kind, name: `${kind}_${index}`, args: layerKind(kind)!.resolve(args), path: ['layers', index] };
-}
 
 const data = { dataset: 'mnist' as const, classes: null, limit: { train: 256, test: 128 } };
 const tiny: Experiment = {
