@@ -124,7 +124,7 @@ async function runEvaluate(ctx: Context, stage: Extract<Stage, { kind: 'evaluate
   const test = loadMnist('test');
   const sel = selection(test, stage.data, 'test', exp.seed);
   const loss = lossBefore(exp, index);
-  const ev = await evaluate(ctx.gradients, new Batcher(tf, test, sel, loss), stage.batchSize, sel.numClasses);
+  const ev = await evaluate(ctx.gradients, new Batcher(test, sel, loss), stage.batchSize, sel.numClasses);
   input.recorder.result({ stage: stage.kind, stageIndex: index, loss: ev.loss, accuracy: ev.accuracy, perClassAccuracy: ev.perClassAccuracy, confusion: ev.confusion });
   input.reporter.evaluation?.(label(ctx, stage, index), ev);
   return { index, kind: stage.kind, evaluation: ev, seconds: (performance.now() - t0) / 1000 };
@@ -151,8 +151,8 @@ async function runTraining(ctx: Context, stage: Extract<Stage, { kind: 'train' |
   const out = await trainStage({
     tf, replica, spec: stage, weights, frozen, optimizer, startEpoch: from, gradients: ctx.gradients,
     seed: deriveSeed(exp.seed, 'stage', index),
-    train: new Batcher(tf, train, trainSel, stage.loss),
-    validation: valSel.indices.length ? { batcher: new Batcher(tf, train, valSel, stage.loss), numClasses: valSel.numClasses } : undefined,
+    train: new Batcher(train, trainSel, stage.loss),
+    validation: valSel.indices.length ? { batcher: new Batcher(train, valSel, stage.loss), numClasses: valSel.numClasses } : undefined,
     hooks: {
       onBatch: (p) => input.reporter.progress?.(me, p),
       onEpoch: (r) => {

@@ -77,7 +77,7 @@ async function measure(backendName: Exclude<BackendName, 'auto'>, a: Args): Prom
   const weights = replica.readAll();
   const which = replica.weights.map((_, i) => i).filter((i) => replica.weights[i].trainable);
   const train = loadMnist('train');
-  const batcher = new Batcher(tf, train, selectExamples(train, { classes: null, limit: null }, exp.seed), stage.loss);
+  const batcher = new Batcher(train, selectExamples(train, { classes: null, limit: null }, exp.seed), stage.loss);
   const order = epochOrder(batcher.count, exp.seed, 0);
   const workers = a.workers > 0 ? a.workers : backendName === 'tensorflow' ? 1 : availableParallelism();
   const source = workers > 1 ? await ParallelGradients.start(tf, replica, exp, backendName, workers) : new LocalGradients(tf, replica);
@@ -104,7 +104,7 @@ async function measure(backendName: Exclude<BackendName, 'auto'>, a: Args): Prom
   const medianStepMs = stepMs[stepMs.length >> 1];
 
   const test = loadMnist('test');
-  const testBatcher = new Batcher(tf, test, selectExamples(test, { classes: null, limit: null }, exp.seed), stage.loss);
+  const testBatcher = new Batcher(test, selectExamples(test, { classes: null, limit: null }, exp.seed), stage.loss);
   await evaluate(source, testBatcher, 1000, 10); // warm-up
   const t1 = performance.now();
   await evaluate(source, testBatcher, 1000, 10);

@@ -75,11 +75,6 @@ export function loadMnist(split: MnistSplitName, dir: string = mnistDataDir()): 
   return loaded;
 }
 
-/** Drops the parsed-split cache (tests; a long-lived process that wants the memory back). */
-export function clearMnistCache(): void {
-  cache.clear();
-}
-
 const hashCache = new Map<string, { size: number; mtimeMs: number; sha256: string }>();
 
 /**

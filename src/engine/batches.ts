@@ -4,7 +4,7 @@
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { LossName } from '../experiment.js';
-import { fillBatch, oneHot } from '../data/batch.js';
+import { fillBatch, oneHot, sparseLabels } from '../data/batch.js';
 import type { Selection } from '../data/select.js';
 
 type Tf = typeof tfjs;
@@ -57,7 +57,6 @@ export class Batcher {
   private readonly pixels: number;
 
   constructor(
-    private readonly tf: Tf,
     private readonly source: ImageSource,
     private readonly selection: Selection,
     readonly loss: LossName,
@@ -76,7 +75,7 @@ export class Batcher {
     const x = new Float32Array(size * this.pixels);
     fillBatch(source.images, this.pixels, selection.indices, order, start, size, x);
     const labels = new Int32Array(size);
-    for (let j = 0; j < size; j++) labels[j] = selection.labels[order[start + j]];
+    sparseLabels(selection.labels, order, start, size, labels);
     let y: Float32Array;
     let yShape: number[];
     if (this.loss === 'categoricalCrossentropy') {
@@ -90,8 +89,4 @@ export class Batcher {
     return { x, xShape: [size, source.height, source.width, source.channels], y, yShape, labels, size };
   }
 
-  /** The same as tensors; the caller disposes x and y. */
-  batch(order: Uint32Array, start: number, size: number): Batch {
-    return toTensors(this.tf, this.host(order, start, size));
-  }
 }

@@ -37,7 +37,7 @@ async function train(workers: number) {
   const sel = selectExamples(split, { classes: null, limit: 200 }, exp.seed);
   const gradients = workers > 1 ? await ParallelGradients.start(tf, replica, exp, 'cpu', workers) : undefined;
   try {
-    const out = await trainStage({ tf, replica, spec, train: new Batcher(tf, split, sel, spec.loss), frozen: new Set(), seed: 5, weights, gradients });
+    const out = await trainStage({ tf, replica, spec, train: new Batcher(split, sel, spec.loss), frozen: new Set(), seed: 5, weights, gradients });
     return { loss: out.epochs[0].loss, weights };
   } finally {
     await gradients?.close();
@@ -64,7 +64,7 @@ describe('ParallelGradients', () => {
       if (!w.trainable) replica.write(i, Float32Array.from({ length: w.size }, (_, k) => 0.5 + (k % 7) / 10));
     });
     const test = loadMnist('test');
-    const batcher = new Batcher(tf, test, selectExamples(test, { classes: null, limit: 101 }, 1), 'categoricalCrossentropy');
+    const batcher = new Batcher(test, selectExamples(test, { classes: null, limit: 101 }, 1), 'categoricalCrossentropy');
     const one = await evaluate(new LocalGradients(tf, replica), batcher, 50, 10);
     const par = await ParallelGradients.start(tf, replica, bn, 'cpu', 2);
     try {

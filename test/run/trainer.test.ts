@@ -36,7 +36,7 @@ async function run(frozen: number[] = [], s: TrainSpec = spec) {
   const before = weights.map((w) => Float32Array.from(w));
   const split = loadMnist('train');
   const sel = selectExamples(split, { classes: null, limit: 256 }, tiny.seed);
-  const out = await trainStage({ tf, replica, spec: s, train: new Batcher(tf, split, sel, s.loss), frozen: new Set(frozen), seed: 1, weights });
+  const out = await trainStage({ tf, replica, spec: s, train: new Batcher(split, sel, s.loss), frozen: new Set(frozen), seed: 1, weights });
   const after = replica.readAll();
   model.dispose();
   return { out, before, after, replica };
@@ -81,7 +81,7 @@ describe('evaluate', () => {
     const replica = new Replica(tf, model);
     const test = loadMnist('test');
     const sel = selectExamples(test, { classes: null, limit: 100 }, 3);
-    const ev = await evaluate(new LocalGradients(tf, replica), new Batcher(tf, test, sel, 'categoricalCrossentropy'), 32, 10);
+    const ev = await evaluate(new LocalGradients(tf, replica), new Batcher(test, sel, 'categoricalCrossentropy'), 32, 10);
     const total = ev.confusion.flat().reduce((a, b) => a + b, 0);
     expect(total).toBe(100);
     const diag = ev.confusion.reduce((s, row, i) => s + row[i], 0);
