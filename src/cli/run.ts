@@ -163,6 +163,7 @@ async function execute(plan: Plan, o: RunOptions): Promise<number> {
   const workers = plan.workers > 0 ? plan.workers : backend.name === 'tensorflow' ? 1 : availableParallelism();
 
   let recorder: Recorder;
+  const summary = formatSummary(plan.check.inference!, exp.name);
   const resolvedText = toCanonicalYaml(exp);
   if (plan.resume) {
     const { dir, checkpoint } = plan.resume;
@@ -191,7 +192,7 @@ async function execute(plan: Plan, o: RunOptions): Promise<number> {
       ...(plan.rerunOf ? { rerunOf: plan.rerunOf } : {}),
     });
     recorder.writeConfig(plan.configText, resolvedText);
-    recorder.writeSummary(formatSummary(plan.check.inference!, exp.name), fileReport(plan.check));
+    recorder.writeSummary(summary, fileReport(plan.check));
   }
   const dir = recorder.dir;
 
@@ -199,7 +200,7 @@ async function execute(plan: Plan, o: RunOptions): Promise<number> {
   const printer = createPrinter(mode, out, (line) => recorder.log(line));
   printer.line(`cnnc: backend ${backend.name} — ${backend.detail}, ${workers} gradient thread(s)`);
   printer.line(`cnnc: ${plan.resume ? `resuming ${dir} at stage ${plan.resume.checkpoint.stageIndex + 1}, after epoch ${plan.resume.checkpoint.epochsDone}` : `run directory ${dir}`}`);
-  if (!o.quiet && mode !== 'json' && !plan.resume) out(formatSummary(plan.check.inference!, exp.name) + '\n');
+  if (!o.quiet && mode !== 'json' && !plan.resume) out(summary + '\n');
 
   const signals = trapSignals(() => recorder.finish('interrupted', `stopped by ${signals.received}`));
   const { execute: run } = await import('../execute.js');
