@@ -3,11 +3,18 @@
  * document path back to a source position for every later diagnostic.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import {
-  type Alias, type CST, Composer, type Document, type Pair, Parser, isAlias, isMap, isPair, isScalar, isSeq,
-  visit, type Node, type YAMLError, type YAMLMap, YAMLParseError,
-} from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import type { Alias, CST, Document, Node, Pair, YAMLError, YAMLMap } from 'yaml';
 import type { Diagnostic, Locate, PathSegment, Position } from './diagnostics.js';
+import { locateInSubset, parseSubset } from './yaml-subset.js';
+
+/**
+ * yaml is loaded only for files outside the fast subset (see yaml-subset.ts): importing it cost
+ * as much as checking dozens of files that never need it.
+ */
+let yamlModule: typeof Yaml | undefined;
+const yaml = (): typeof Yaml => (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
 
 export type LoadResult =
   | {
@@ -135,25 +142,8 @@ function readAtMost(file: string, limit: number): Buffer {
 
 /** Parses YAML text that is already in memory; `load` is this plus reading and decoding. */
 export function loadText(file: string, text: string): LoadResult {
-  // Line starts counted here, not by yaml's LineCounter: its lexer skips the newline inside a
-  // quoted string in some broken files (found by test/property.test.ts), and every later
-  // position then lands a line too high, past the end of a shorter line.
-  const lineStarts = [0];
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
-  const at = (offset: number): Position => {
-    const o = Math.max(0, Math.min(offset, text.length));
-    let lo = 0;
-    let hi = lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (lineStarts[mid] <= o) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo + 1, column: o - lineStarts[lo] + 1 };
-  };
-  const diag = (offset: number, severity: Diagnostic['severity'], message: string, hint?: string): Diagnostic => ({
-    file, ...at(offset), path: '', severity, message, ...(hint ? { hint } : {}),
-  });
+  const at = positionsIn(text);
+  const diag = diagnosticsIn(file, at);
 
   // Classic Mac OS line endings: yaml does not take a lone CR for a line break, so the file
   // reads as one long line and fails with errors that never mention why.
@@ -165,7 +155,23 @@ export function loadText(file: string, text: string): LoadResult {
     };
   }
 
+  const simple = parseSubset(text);
+  if (simple) return { ok: true, file, text, doc: simple.value, locate: locateInSubset(simple.root, at), diagnostics: [] };
+  return loadWithYaml(file, text, at, diag);
+}
+
+/**
+ * The full YAML parser, for every file outside the fast subset and for every error. Exported so
+ * a test can hold the fast path to exactly what this returns.
+ */
+export function loadWithYaml(
+  file: string,
+  text: string,
+  at: (offset: number) => Position = positionsIn(text),
+  diag: DiagnosticAt = diagnosticsIn(file, at),
+): LoadResult {
   // One lexing pass serves both the depth check and the composer (parsing was check's main cost).
+  const { Parser, isScalar } = yaml();
   let tokens: CST.Token[];
   try {
     tokens = [...new Parser().parse(text)];
@@ -242,6 +248,32 @@ export function loadText(file: string, text: string): LoadResult {
   return { ok: true, file, text, doc, locate: makeLocate(document, at, structure.targets), diagnostics };
 }
 
+type DiagnosticAt = (offset: number, severity: Diagnostic['severity'], message: string, hint?: string) => Diagnostic;
+
+/** Offset → line and column (UTF-16 units, 1-based). */
+function positionsIn(text: string): (offset: number) => Position {
+  // Line starts counted here, not by yaml's LineCounter: its lexer skips the newline inside a
+  // quoted string in some broken files (found by test/property.test.ts), and every later
+  // position then lands a line too high, past the end of a shorter line.
+  const lineStarts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+  return (offset: number): Position => {
+    const o = Math.max(0, Math.min(offset, text.length));
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid] <= o) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: o - lineStarts[lo] + 1 };
+  };
+}
+
+function diagnosticsIn(file: string, at: (offset: number) => Position): DiagnosticAt {
+  return (offset, severity, message, hint) => ({ file, ...at(offset), path: '', severity, message, ...(hint ? { hint } : {}) });
+}
+
 /** A fault found by cnnc's own pass over the parsed document, at a source offset. */
 interface Problem {
   offset: number;
@@ -277,6 +309,7 @@ function anchorName(name: string): string {
  * whole document per call: quadratic over a file of aliases).
  */
 function scanStructure(document: Document.Parsed): Structure {
+  const { isAlias, isMap, isPair, isScalar, isSeq, visit } = yaml();
   const anchors = new Map<string, Node>();
   const targets = new Map<Alias, Node>();
   const maps: YAMLMap[] = [];
@@ -362,6 +395,7 @@ function scanStructure(document: Document.Parsed): Structure {
  * (already measured, since it comes earlier and does not contain the alias).
  */
 function measureAliases(document: Document.Parsed, { targets, nodes }: Structure): Problem | undefined {
+  const { isAlias, isMap, isPair, isSeq } = yaml();
   if (targets.size === 0) return undefined;
   const measured = new Map<Node, [size: number, depth: number]>();
   let biggest: [Alias, number] | undefined;
@@ -404,7 +438,8 @@ function measureAliases(document: Document.Parsed, { targets, nodes }: Structure
 }
 
 /** The first document of the token stream, as yaml's parseDocument composes it; a second one is an error. */
-function composeFirst(tokens: CST.Token[], length: number, options: ConstructorParameters<typeof Composer>[0]): Document.Parsed {
+function composeFirst(tokens: CST.Token[], length: number, options: ConstructorParameters<typeof Yaml.Composer>[0]): Document.Parsed {
+  const { Composer, YAMLParseError } = yaml();
   let doc: Document.Parsed | undefined;
   for (const next of new Composer(options).compose(tokens, true, length)) {
     if (!doc) {
@@ -477,6 +512,7 @@ function yamlDiagnostic(
   diag: (offset: number, severity: 'error', message: string, hint?: string) => Diagnostic,
 ): Diagnostic {
   if (e.code === 'MISSING_CHAR' && /closing .?quote/.test(e.message)) {
+    const { visit } = yaml();
     // yaml reports an unterminated string at the end of the file; the user needs its opening quote.
     let start: number | undefined;
     visit(document, {
@@ -550,6 +586,7 @@ export function firstInvalidUtf8(b: Uint8Array): number {
  * diagnostic about `layers[2].conv2d.filters` lands on the characters the user typed.
  */
 function makeLocate(document: Document, at: (offset: number) => Position, targets: ReadonlyMap<Alias, Node>): Locate {
+  const { isAlias, isMap, isPair, isScalar, isSeq } = yaml();
   // Keys by text, per mapping, built on first use: a linear search per lookup made a file with
   // 60,000 unknown keys (one diagnostic each) quadratic.
   const keyIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
@@ -603,6 +640,7 @@ function startOf(node: unknown): number | undefined {
 }
 
 function keyText(key: unknown): string {
+  const { isScalar } = yaml();
   // A null key becomes '' in the JS value (`: x`), so paths name it ''.
   if (key === null || (isScalar(key) && key.value === null)) return '';
   if (isScalar(key)) return String(key.value);

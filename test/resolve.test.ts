@@ -6,7 +6,8 @@ import { formatDiagnostic } from '../src/diagnostics.js';
 import { infer } from '../src/infer.js';
 import type { Experiment } from '../src/experiment.js';
 import { loadText } from '../src/load.js';
-import { configHash, resolve, snakeCase, toCanonicalYaml } from '../src/resolve.js';
+import { configHash, toCanonicalYaml } from '../src/canonical.js';
+import { resolve, snakeCase } from '../src/resolve.js';
 import { validate } from '../src/validate.js';
 
 function resolveText(text: string) {

@@ -12,7 +12,7 @@ import { formatDiagnostic } from '../diagnostics.js';
 import { DataError } from '../data/idx.js';
 import { mnistFiles, sha256File } from '../data/mnist.js';
 import { BACKENDS, type BackendName } from '../engine/backend-names.js';
-import { toCanonicalYaml } from '../resolve.js';
+import { toCanonicalYaml } from '../canonical.js';
 import { formatSummary } from '../summary.js';
 import { type Checkpoint, hasCheckpoint, loadCheckpoint, removeCheckpoints } from '../record/checkpoint.js';
 import { environmentInfo, type Manifest, readManifest } from '../record/manifest.js';

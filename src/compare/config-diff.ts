@@ -6,7 +6,7 @@
 import { parse } from 'yaml';
 import { type PathSegment, formatPath } from '../diagnostics.js';
 import type { Experiment } from '../experiment.js';
-import { toCanonicalYaml } from '../resolve.js';
+import { toCanonicalYaml } from '../canonical.js';
 
 export interface Change {
   /** As diagnostics print it: `layers[5].dense.units`; '' for the whole document. */

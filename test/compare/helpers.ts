@@ -10,7 +10,7 @@ import { checkFile } from '../../src/check.js';
 import { environmentInfo, type RunStatus } from '../../src/record/manifest.js';
 import { Recorder } from '../../src/record/recorder.js';
 import { configHash, createRunDir } from '../../src/record/run-dir.js';
-import { toCanonicalYaml } from '../../src/resolve.js';
+import { toCanonicalYaml } from '../../src/canonical.js';
 import { formatSummary } from '../../src/summary.js';
 
 /** A copy of `configs/<base>` with text replacements, written into `dir`. */

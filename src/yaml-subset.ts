@@ -1,0 +1,321 @@
+/**
+ * A fast path for the YAML experiments are written in: block mappings and sequences, one-line
+ * flow collections, plain names and numbers, one-line quoted strings without escapes, comments.
+ * Anything else — anchors, tags, multi-line or escaped scalars, tabs, CR line ends, duplicate
+ * keys, and every error — returns undefined, and load.ts takes the full `yaml` parser, which owns
+ * all diagnostics. What this accepts it reads exactly as yaml does, value and source positions
+ * alike (test/yaml-subset.test.ts compares the two on every fixture and on generated documents).
+ *
+ * Why it exists: checking a directory of configs spent most of its time in yaml's lexer and
+ * composer running cold (not yet optimised by V8), and in importing yaml at all.
+ */
+import type { Locate, PathSegment, Position } from './diagnostics.js';
+
+export type SubsetNode =
+  | { kind: 'map'; start: number; entries: Map<string, { keyStart: number; value: SubsetNode }> }
+  | { kind: 'seq'; start: number; items: SubsetNode[] }
+  | { kind: 'scalar'; start: number; value: string | number | boolean | null };
+
+export interface SubsetDocument {
+  /** The plain JS value, as yaml's toJS gives it. */
+  value: unknown;
+  root: SubsetNode;
+}
+
+/** Nesting beyond this is left to yaml (which measures and refuses MAX_DEPTH itself). */
+const MAX_SUBSET_DEPTH = 32;
+
+/**
+ * Characters the fast path never decides about: tabs (indentation errors), CR, other controls,
+ * a BOM, C1 controls and lone surrogates. Their presence anywhere sends the file to yaml.
+ */
+const UNSUPPORTED_CHAR = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\ufeff\ud800-\udfff]/;
+/** A key, or a plain string value: a name as experiments use them. */
+const NAME = /[A-Za-z_][A-Za-z0-9_.-]*/y;
+/** yaml's core schema (YAML 1.2): the words that are not strings. */
+const NULL_WORDS = new Set(['null', 'Null', 'NULL']);
+const BOOL_WORDS = new Map([['true', true], ['True', true], ['TRUE', true], ['false', false], ['False', false], ['FALSE', false]]);
+/** Core-schema integers short enough that parseInt is exact; longer ones go to yaml. */
+const INT = /^-?[0-9]{1,15}$/;
+/** Core-schema floats with a fraction, an exponent or both (never .inf or .nan). */
+const FLOAT = /^-?(?:(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)$/;
+
+class Unsupported extends Error {}
+const UNSUPPORTED = new Unsupported();
+
+/** The document if it lies within the subset, else undefined. */
+export function parseSubset(text: string): SubsetDocument | undefined {
+  if (UNSUPPORTED_CHAR.test(text)) return undefined;
+  try {
+    return new SubsetParser(text).document();
+  } catch (e) {
+    if (e instanceof Unsupported) return undefined;
+    throw e;
+  }
+}
+
+class SubsetParser {
+  /** Start of the next line not yet consumed that holds content (or text.length). */
+  private pos = 0;
+
+  constructor(private readonly text: string) {}
+
+  document(): SubsetDocument {
+    this.skipBlankLines();
+    if (this.pos >= this.text.length) throw UNSUPPORTED; // empty: yaml words that error
+    const indent = this.indentAt(this.pos);
+    const [value, root] = this.block(indent, this.pos + indent, 0);
+    if (this.pos < this.text.length) throw UNSUPPORTED; // e.g. a less indented line after it
+    return { value, root };
+  }
+
+  /** A block collection whose first item begins at `p`, in column `col`. */
+  private block(col: number, p: number, depth: number): [unknown, SubsetNode] {
+    if (depth > MAX_SUBSET_DEPTH) throw UNSUPPORTED;
+    if (this.isSeqItem(p)) return this.sequence(col, p, depth);
+    if (this.keyEnd(p) !== undefined) return this.mapping(col, p, depth);
+    throw UNSUPPORTED;
+  }
+
+  private mapping(col: number, p: number, depth: number): [unknown, SubsetNode] {
+    const value: Record<string, unknown> = {};
+    const node: SubsetNode = { kind: 'map', start: p, entries: new Map() };
+    for (;;) {
+      const keyEnd = this.keyEnd(p);
+      if (keyEnd === undefined) throw UNSUPPORTED;
+      const key = this.text.slice(p, keyEnd);
+      // yaml's toJS defines __proto__ as an own property; a core-schema word is not a string key.
+      if (node.entries.has(key) || key === '__proto__' || NULL_WORDS.has(key) || BOOL_WORDS.has(key)) throw UNSUPPORTED;
+      const q = this.skipSpaces(keyEnd + 1);
+      let entry: [unknown, SubsetNode];
+      if (this.atLineEnd(q)) {
+        this.pos = this.nextLine(q);
+        this.skipBlankLines();
+        const indent = this.indentAt(this.pos);
+        const c = this.pos + indent;
+        if (this.pos < this.text.length && indent > col) entry = this.block(indent, c, depth + 1);
+        // `key:` with its list on the next lines at the key's own indent is legal YAML.
+        else if (this.pos < this.text.length && indent === col && this.isSeqItem(c)) entry = this.sequence(indent, c, depth + 1);
+        else entry = [null, { kind: 'scalar', start: q, value: null }];
+      } else {
+        entry = this.inlineToLineEnd(q, depth + 1);
+      }
+      value[key] = entry[0];
+      node.entries.set(key, { keyStart: p, value: entry[1] });
+
+      if (this.pos >= this.text.length) break;
+      const indent = this.indentAt(this.pos);
+      if (indent < col) break;
+      if (indent > col) throw UNSUPPORTED;
+      p = this.pos + indent;
+    }
+    return [value, node];
+  }
+
+  private sequence(col: number, p: number, depth: number): [unknown, SubsetNode] {
+    const value: unknown[] = [];
+    const node: SubsetNode = { kind: 'seq', start: p, items: [] };
+    for (;;) {
+      const q = this.skipSpaces(p + 1);
+      // An empty item, or one whose content starts on the next line, or `- - x`: left to yaml.
+      if (this.atLineEnd(q) || this.isSeqItem(q)) throw UNSUPPORTED;
+      const item = this.keyEnd(q) !== undefined
+        ? this.mapping(q - this.lineStart(q), q, depth + 1) // `- conv2d: {…}` and the keys below it
+        : this.inlineToLineEnd(q, depth + 1);
+      value.push(item[0]);
+      node.items.push(item[1]);
+
+      if (this.pos >= this.text.length) break;
+      const indent = this.indentAt(this.pos);
+      if (indent < col) break;
+      if (indent > col) throw UNSUPPORTED;
+      p = this.pos + indent;
+      // A key at the list's indent: the list was a mapping's value, and that mapping goes on.
+      if (!this.isSeqItem(p)) break;
+    }
+    return [value, node];
+  }
+
+  /** A flow collection or scalar that must end its line (but for a comment). */
+  private inlineToLineEnd(q: number, depth: number): [unknown, SubsetNode] {
+    const [value, node, end] = this.inline(q, depth, false);
+    const after = this.skipSpaces(end);
+    // `#` starts a comment only after a space; `[1]#x` is something else.
+    if (!this.atLineEnd(after) || (this.text.charCodeAt(after) === 0x23 && after === end)) throw UNSUPPORTED;
+    this.pos = this.nextLine(after);
+    this.skipBlankLines();
+    return [value, node];
+  }
+
+  private inline(q: number, depth: number, inFlow: boolean): [unknown, SubsetNode, number] {
+    if (depth > MAX_SUBSET_DEPTH) throw UNSUPPORTED;
+    const c = this.text.charCodeAt(q);
+    if (c === 0x7b /* { */) return this.flowMap(q, depth);
+    if (c === 0x5b /* [ */) return this.flowSeq(q, depth);
+    if (c === 0x22 /* " */ || c === 0x27 /* ' */) return this.quoted(q);
+    return this.plain(q, inFlow);
+  }
+
+  private flowMap(q: number, depth: number): [unknown, SubsetNode, number] {
+    const value: Record<string, unknown> = {};
+    const node: SubsetNode = { kind: 'map', start: q, entries: new Map() };
+    let p = this.skipSpaces(q + 1);
+    if (this.text.charCodeAt(p) === 0x7d /* } */) return [value, node, p + 1];
+    for (;;) {
+      const keyEnd = this.keyEnd(p);
+      // `{a: 1}` only: `{a:1}`, `{a}` and `{a: }` mean other things in flow context.
+      if (keyEnd === undefined || this.text.charCodeAt(keyEnd + 1) !== 0x20) throw UNSUPPORTED;
+      const key = this.text.slice(p, keyEnd);
+      if (node.entries.has(key) || key === '__proto__' || NULL_WORDS.has(key) || BOOL_WORDS.has(key)) throw UNSUPPORTED;
+      const [v, child, end] = this.inline(this.skipSpaces(keyEnd + 1), depth + 1, true);
+      value[key] = v;
+      node.entries.set(key, { keyStart: p, value: child });
+      p = this.skipSpaces(end);
+      const c = this.text.charCodeAt(p);
+      if (c === 0x7d /* } */) return [value, node, p + 1];
+      if (c !== 0x2c /* , */) throw UNSUPPORTED;
+      p = this.skipSpaces(p + 1);
+    }
+  }
+
+  private flowSeq(q: number, depth: number): [unknown, SubsetNode, number] {
+    const value: unknown[] = [];
+    const node: SubsetNode = { kind: 'seq', start: q, items: [] };
+    let p = this.skipSpaces(q + 1);
+    if (this.text.charCodeAt(p) === 0x5d /* ] */) return [value, node, p + 1];
+    for (;;) {
+      const [v, child, end] = this.inline(p, depth + 1, true);
+      value.push(v);
+      node.items.push(child);
+      p = this.skipSpaces(end);
+      const c = this.text.charCodeAt(p);
+      if (c === 0x5d /* ] */) return [value, node, p + 1];
+      if (c !== 0x2c /* , */) throw UNSUPPORTED;
+      p = this.skipSpaces(p + 1);
+    }
+  }
+
+  /** 'text' or "text" on one line, with no escapes (no \ in double, no '' in single quotes). */
+  private quoted(q: number): [unknown, SubsetNode, number] {
+    const quote = this.text[q];
+    const close = this.text.indexOf(quote, q + 1);
+    const eol = this.lineEndAt(q);
+    if (close < 0 || close > eol) throw UNSUPPORTED;
+    const value = this.text.slice(q + 1, close);
+    if (quote === '"' ? value.includes('\\') : this.text.charCodeAt(close + 1) === 0x27) throw UNSUPPORTED;
+    return [value, { kind: 'scalar', start: q, value }, close + 1];
+  }
+
+  /** A plain scalar: a name, null, a boolean or a number; anything else is left to yaml. */
+  private plain(q: number, inFlow: boolean): [unknown, SubsetNode, number] {
+    const eol = this.lineEndAt(q);
+    let end = q;
+    while (end < eol) {
+      const c = this.text.charCodeAt(end);
+      if (c === 0x20 || c === 0x23 /* # */ || (inFlow && (c === 0x2c || c === 0x5d || c === 0x7d))) break;
+      end++;
+    }
+    const raw = this.text.slice(q, end);
+    let value: string | number | boolean | null;
+    if (INT.test(raw)) value = parseInt(raw, 10);
+    else if (FLOAT.test(raw)) value = parseFloat(raw);
+    else if (NULL_WORDS.has(raw)) value = null;
+    else if (BOOL_WORDS.has(raw)) value = BOOL_WORDS.get(raw)!;
+    else {
+      NAME.lastIndex = q;
+      if (!NAME.test(this.text) || NAME.lastIndex !== end) throw UNSUPPORTED;
+      value = raw;
+    }
+    // Spaces then more text (`a b`) would be one scalar to yaml: refuse rather than split.
+    const after = this.skipSpaces(end);
+    if (after > end && !this.atLineEnd(after) && !(inFlow && /[,\]}]/.test(this.text[after]))) throw UNSUPPORTED;
+    return [value, { kind: 'scalar', start: q, value }, end];
+  }
+
+  /** End of the key at p if p starts `name:` followed by a space or the end of the line. */
+  private keyEnd(p: number): number | undefined {
+    NAME.lastIndex = p;
+    if (!NAME.test(this.text)) return undefined;
+    const end = NAME.lastIndex;
+    if (this.text.charCodeAt(end) !== 0x3a /* : */) return undefined;
+    const next = this.text.charCodeAt(end + 1);
+    return next === 0x20 || next === 0x0a || Number.isNaN(next) ? end : undefined;
+  }
+
+  private isSeqItem(p: number): boolean {
+    if (this.text.charCodeAt(p) !== 0x2d /* - */) return false;
+    const next = this.text.charCodeAt(p + 1);
+    return next === 0x20 || next === 0x0a || Number.isNaN(next);
+  }
+
+  /** Only spaces, then the end of the line or a comment. */
+  private atLineEnd(p: number): boolean {
+    const c = this.text.charCodeAt(p);
+    return Number.isNaN(c) || c === 0x0a || c === 0x23;
+  }
+
+  private skipSpaces(p: number): number {
+    while (this.text.charCodeAt(p) === 0x20) p++;
+    return p;
+  }
+
+  private indentAt(lineStart: number): number {
+    return this.skipSpaces(lineStart) - lineStart;
+  }
+
+  private lineStart(p: number): number {
+    return this.text.lastIndexOf('\n', p - 1) + 1;
+  }
+
+  private lineEndAt(p: number): number {
+    const eol = this.text.indexOf('\n', p);
+    return eol < 0 ? this.text.length : eol;
+  }
+
+  private nextLine(p: number): number {
+    return Math.min(this.lineEndAt(p) + 1, this.text.length);
+  }
+
+  /** Moves pos past lines that hold only spaces or a comment. */
+  private skipBlankLines(): void {
+    while (this.pos < this.text.length) {
+      const c = this.skipSpaces(this.pos);
+      if (!this.atLineEnd(c)) return;
+      this.pos = this.nextLine(c);
+    }
+  }
+}
+
+/**
+ * Source positions by document path, with the same rules as load.ts' locate over yaml's nodes:
+ * a mapping entry stands at its key (its value at the value, unless that is null), a list item
+ * at the item; a path that runs out stops at the last segment found.
+ */
+export function locateInSubset(root: SubsetNode, at: (offset: number) => Position): Locate {
+  return (path: readonly PathSegment[], where: 'key' | 'value' = 'key'): Position => {
+    let node = root;
+    let keyPos = root.start;
+    let valuePos = keyPos;
+    let found = true;
+    for (const seg of path) {
+      let next: SubsetNode;
+      if (node.kind === 'map') {
+        const entry = node.entries.get(String(seg));
+        if (entry === undefined) { found = false; break; }
+        next = entry.value;
+        valuePos = next.kind === 'scalar' && next.value === null ? entry.keyStart : next.start;
+        keyPos = entry.keyStart;
+      } else if (node.kind === 'seq') {
+        const i = typeof seg === 'number' ? seg : /^\d+$/.test(seg) ? Number(seg) : -1;
+        if (i < 0 || i >= node.items.length) { found = false; break; }
+        next = node.items[i];
+        valuePos = keyPos = next.start;
+      } else {
+        found = false;
+        break;
+      }
+      node = next;
+    }
+    return at(where === 'value' && found ? valuePos : keyPos);
+  };
+}
