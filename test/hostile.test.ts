@@ -74,6 +74,7 @@ describe('cnnc check on the corpus', () => {
     // The CLI validates with the build's precompiled validator, in-process checkFile (below) with
     // one compiled at run time: equal diagnostics mean the two agree.
     expect(existsSync(join(root, 'dist', 'experiment-validator.cjs'))).toBe(true);
+    expect(existsSync(join(root, 'dist', 'experiment-valid.cjs'))).toBe(true);
     const r = cnnc(['check', '--json', ...paths]);
     expect(r.signal).toBeNull();
     // 2, not 1: the corpus holds a directory, which is a usage error.
