@@ -118,22 +118,37 @@ describe('cnnc check', () => {
   });
 
   it('reports usage errors in one line with exit 2', () => {
-    for (const args of [['check', 'good.yaml', '--jsno'], ['frobnicate'], [], ['check']]) {
+    const wrong = [
+      ['check', 'good.yaml', '--jsno'], ['frobnicate'], ['chek', 'good.yaml'], [], ['check'], ['--bogus'],
+      ['check', '--json=yes', 'good.yaml'], ['check', '-x', 'good.yaml'],
+    ];
+    for (const args of wrong) {
       const r = cnnc(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(/^cnnc: [^\n]+ \(see 'cnnc --help'\)\n$/);
     }
-    expect(cnnc(['check', 'good.yaml', '--jsno']).stderr).toBe("cnnc: unknown argument: jsno (see 'cnnc --help')\n");
+    expect(cnnc(['check', 'good.yaml', '--jsno']).stderr).toBe("cnnc: unknown option --jsno; did you mean --json? (see 'cnnc --help')\n");
+    expect(cnnc(['chek', 'good.yaml']).stderr).toBe("cnnc: unknown command 'chek'; did you mean check? (see 'cnnc --help')\n");
+  });
+
+  it('takes a file that looks like an option after --', () => {
+    writeFileSync(join(dir, '-dash.yaml'), GOOD);
+    const r = cnnc(['check', '-q', '--', '-dash.yaml']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 
   it('answers --help and --version with exit 0', () => {
     const help = cnnc(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('cnnc check <files...>');
-    const checkHelp = cnnc(['check', '--help']);
+    const checkHelp = cnnc(['check', '-h']);
     expect(checkHelp.code).toBe(0);
     expect(checkHelp.stdout).toContain('--json');
+    expect(checkHelp.stdout).toMatch(/^ {2}-q, --quiet +Print diagnostics only/m);
+    // Help answers even a command line that is otherwise wrong.
+    expect(cnnc(['check', '--jsno', '--help']).code).toBe(0);
     const version = cnnc(['--version']);
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../src/diagnostics.js';
 import { loadText } from '../src/load.js';
-import { closest, editDistance, validate } from '../src/validate.js';
+import { closest, editDistance } from '../src/suggest.js';
+import { validate } from '../src/validate.js';
 
 /** Validation diagnostics of a YAML text, as the CLI prints them. */
 function check(text: string): string[] {

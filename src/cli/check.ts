@@ -3,20 +3,18 @@
  * Diagnostics go to stderr, summaries to stdout (so `2>/dev/null` leaves the tables, and an
  * editor's problem matcher reads stderr alone); --json puts one report on stdout instead.
  */
-import type { Argv } from 'yargs';
 import { type CheckResult, checkFile } from '../check.js';
 import { formatDiagnostic } from '../diagnostics.js';
 import { formatSummary } from '../summary.js';
+import type { ArgSpec } from './args.js';
 
-export const command = 'check <files...>';
-export const describe = 'Validate experiments and print their model summary, without training';
-
-export function builder(y: Argv): Argv {
-  return y
-    .positional('files', { describe: 'Experiment YAML files', type: 'string' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print one JSON report on stdout instead of text' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print diagnostics only, no summary' }) as Argv;
-}
+export const spec: ArgSpec = {
+  positionals: [{ name: 'files', describe: 'Experiment YAML files', required: true, variadic: true }],
+  options: {
+    json: { type: 'boolean', default: false, describe: 'Print one JSON report on stdout instead of text' },
+    quiet: { type: 'boolean', short: 'q', default: false, describe: 'Print diagnostics only, no summary' },
+  },
+};
 
 export async function handler(args: Record<string, unknown>): Promise<number> {
   const files = (args.files as unknown[]).map(String);

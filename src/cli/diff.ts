@@ -3,19 +3,18 @@
  * are the output, not a failure: exit 0 whether or not they differ, 1 if a config has errors,
  * 2 if a source cannot be used at all.
  */
-import type { Argv } from 'yargs';
 import { type Diagnostic, formatDiagnostic } from '../diagnostics.js';
 import { compare, comparisonJson, formatComparison } from '../compare/diff.js';
 import { type Source, SourceError, loadSource } from '../compare/sources.js';
+import type { ArgSpec } from './args.js';
 
-export const command = 'diff <sources..>';
-export const describe = 'Compare experiments and runs: config, layer shapes and parameters, metrics';
-
-export function builder(y: Argv): Argv {
-  return y
-    .positional('sources', { describe: 'Two or more experiment files or run directories', type: 'string' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print one JSON report on stdout instead of text' }) as Argv;
-}
+export const spec: ArgSpec = {
+  // At least one, not two: the handler says what a single source lacks.
+  positionals: [{ name: 'sources', describe: 'Two or more experiment files or run directories', required: true, variadic: true }],
+  options: {
+    json: { type: 'boolean', default: false, describe: 'Print one JSON report on stdout instead of text' },
+  },
+};
 
 export async function handler(args: Record<string, unknown>): Promise<number> {
   const paths = (args.sources as unknown[]).map(String);

@@ -8,27 +8,26 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import yargs, { type Argv } from 'yargs';
 import { DiagnosticError, formatDiagnostic } from '../diagnostics.js';
+import { closest } from '../suggest.js';
+import { type Args, type ArgSpec, commandHelp, globalHelp, parse, UsageError } from './args.js';
 
 /** What each `src/cli/<cmd>.ts` exports; the handler returns the exit code. */
 export interface CommandModule {
-  command: string | string[];
-  describe: string;
-  builder: (y: Argv) => Argv;
-  handler: (args: Record<string, unknown>) => Promise<number> | number;
+  spec: ArgSpec;
+  handler: (args: Args) => Promise<number> | number;
 }
 
-interface CommandEntry {
+export interface CommandEntry {
   /** The word typed on the command line. */
   name: string;
-  /** Shown in `cnnc --help` without loading the module. */
+  /** Shown in `cnnc --help` without loading the module; a test holds it to the module's spec. */
   usage: string;
   describe: string;
   load: () => Promise<CommandModule>;
 }
 
-const COMMANDS: CommandEntry[] = [
+export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'check',
     usage: 'check <files...>',
@@ -49,7 +48,7 @@ const COMMANDS: CommandEntry[] = [
   },
   {
     name: 'diff',
-    usage: 'diff <sources..>',
+    usage: 'diff <sources...>',
     describe: 'Compare experiments and runs: config, layer shapes and parameters, metrics',
     load: () => import('./diff.js'),
   },
@@ -62,8 +61,6 @@ const COMMANDS: CommandEntry[] = [
 ];
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
-
-class UsageError extends Error {}
 
 /** A bug's stack trace goes to a file, not the user's terminal; returns the file or null. */
 function writeTrace(e: unknown): string | null {
@@ -98,42 +95,35 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function dispatch(argv: string[]): Promise<number> {
-  const word = argv.find((a) => !a.startsWith('-'));
+  // The command is the first word; --help and --version may come before it.
+  const at = argv.findIndex((a) => !a.startsWith('-'));
+  const word = at < 0 ? undefined : argv[at];
   const entry = COMMANDS.find((c) => c.name === word);
-  const chosen = entry ? await entry.load() : undefined;
+  if (!entry) return withoutCommand(argv, word);
 
-  let code: number = EXIT.ok;
-  let y = yargs(argv)
-    .scriptName('cnnc')
-    .usage('$0 <command> [options]')
-    .strict()
-    .exitProcess(false)
-    .version(packageVersion())
-    .help()
-    .alias('h', 'help')
-    .demandCommand(1, `a command is required: ${COMMANDS.map((c) => c.name).join(', ')}`)
-    .recommendCommands()
-    .fail((message, error) => {
-      // yargs routes both its own validation failures and handler exceptions here.
-      if (error && error.name !== 'YError') throw error;
-      throw new UsageError(firstLine(message ?? error?.message ?? 'invalid arguments'));
-    });
-  for (const c of COMMANDS) {
-    if (c === entry && chosen) {
-      y = y.command(chosen.command, chosen.describe, chosen.builder, async (args) => {
-        code = await chosen.handler(args as Record<string, unknown>);
-      });
-    } else {
-      y = y.command(c.usage, c.describe);
-    }
-  }
-  await y.parseAsync();
-  return code;
+  const { spec, handler } = await entry.load();
+  const parsed = parse(spec, [...argv.slice(0, at), ...argv.slice(at + 1)]);
+  if ('help' in parsed) return print(commandHelp(entry.name, entry.describe, spec));
+  if ('version' in parsed) return print(`${packageVersion()}\n`);
+  return handler(parsed.args);
 }
 
-function firstLine(s: string): string {
-  const line = s.split('\n')[0].trim();
-  return line.charAt(0).toLowerCase() + line.slice(1);
+function withoutCommand(argv: string[], word: string | undefined): number {
+  const names = COMMANDS.map((c) => c.name);
+  // Name a mistyped command before finding fault with the options after it.
+  if (word !== undefined && !argv.includes('--help') && !argv.includes('-h')) {
+    const near = closest(word, names);
+    throw new UsageError(`unknown command '${word}'${near ? `; did you mean ${near}?` : `; the commands are ${names.join(', ')}`}`);
+  }
+  const parsed = parse({ options: {} }, argv);
+  if ('help' in parsed) return print(globalHelp(COMMANDS));
+  if ('version' in parsed) return print(`${packageVersion()}\n`);
+  throw new UsageError(`a command is required: ${names.join(', ')}`);
+}
+
+function print(text: string): number {
+  process.stdout.write(text);
+  return EXIT.ok;
 }
 
 function packageVersion(): string {

@@ -6,7 +6,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
-import type { Argv } from 'yargs';
 import { type CheckResult, checkFile } from '../check.js';
 import { formatDiagnostic } from '../diagnostics.js';
 import { DataError } from '../data/idx.js';
@@ -18,6 +17,7 @@ import { type Checkpoint, hasCheckpoint, loadCheckpoint, removeCheckpoints } fro
 import { environmentInfo, type Manifest, readManifest } from '../record/manifest.js';
 import { Recorder, RUN_FILES } from '../record/recorder.js';
 import { checkWritable, configHash, createRunDir, RunDirError } from '../record/run-dir.js';
+import type { ArgSpec, Option } from './args.js';
 import { fileReport } from './check.js';
 import { createPrinter, type OutputMode } from './progress.js';
 
@@ -287,23 +287,20 @@ function trapSignals(markNow: () => void) {
   return state;
 }
 
-export const command = 'run [config]';
-export const describe = 'Train, evaluate and fine-tune an experiment, recording the run';
+/** Shared with rerun. No default for --runs-dir or --backend: rerun falls back to the record's. */
+export const runOptions: Readonly<Record<string, Option>> = {
+  'runs-dir': { type: 'string', arg: 'dir', describe: 'Where run directories are written (default: runs)' },
+  backend: { type: 'string', arg: 'name', choices: BACKENDS, describe: 'The engine: auto picks tensorflow when tfjs-node loads, else wasm (embedded); cpu is the slow reference' },
+  workers: { type: 'number', arg: 'n', default: 0, describe: 'Gradient threads (0 = one per core on wasm/cpu); results are reproducible for a given count' },
+  quiet: { type: 'boolean', short: 'q', default: false, describe: 'One line per epoch, no summary table' },
+  json: { type: 'boolean', default: false, describe: 'JSON lines on stdout: one per epoch, then the outcome' },
+};
 
-export function runOptions(y: Argv): Argv {
-  return y
-    .option('runs-dir', { type: 'string', describe: 'Where run directories are written (default: runs)' })
-    .option('backend', { choices: BACKENDS as unknown as string[], describe: 'auto (default: tensorflow when tfjs-node loads, else wasm), tensorflow, wasm (embedded engine) or cpu (reference)' })
-    .option('workers', { type: 'number', default: 0, describe: 'Gradient threads (0 = one per core on wasm/cpu); results are reproducible for a given count' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'One line per epoch, no summary table' })
-    .option('json', { type: 'boolean', default: false, describe: 'JSON lines on stdout: one per epoch, then the outcome' }) as Argv;
-}
-
-export function builder(y: Argv): Argv {
-  return runOptions(y)
-    .positional('config', { describe: 'Experiment YAML file', type: 'string' })
-    .option('resume', { type: 'string', describe: 'Continue an interrupted run directory from its last complete epoch' }) as Argv;
-}
+export const spec: ArgSpec = {
+  // Optional: --resume names a run directory instead; the handler wants exactly one of the two.
+  positionals: [{ name: 'config', describe: 'Experiment YAML file' }],
+  options: { ...runOptions, resume: { type: 'string', arg: 'run-dir', describe: 'Continue an interrupted run directory from its last complete epoch' } },
+};
 
 export function options(args: Record<string, unknown>): RunOptions | string {
   const workers = Number(args.workers ?? 0);

@@ -2,17 +2,16 @@
  * `cnnc runs [--dir runs] [--json]`: the recorded runs, newest first. Reads the run directories
  * only; an empty or missing runs directory is not an error.
  */
-import type { Argv } from 'yargs';
 import { RunsDirError, formatRuns, listRuns } from '../compare/runs-list.js';
+import type { ArgSpec } from './args.js';
 
-export const command = 'runs';
-export const describe = 'List recorded runs, newest first';
-
-export function builder(y: Argv): Argv {
-  return y
-    .option('dir', { alias: 'runs-dir', type: 'string', default: 'runs', describe: 'The runs directory to list' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print a JSON array instead of the table' }) as Argv;
-}
+export const spec: ArgSpec = {
+  options: {
+    // --runs-dir too, the name run and rerun give the same directory.
+    dir: { type: 'string', alias: 'runs-dir', arg: 'dir', default: 'runs', describe: 'The runs directory to list' },
+    json: { type: 'boolean', default: false, describe: 'Print a JSON array instead of the table' },
+  },
+};
 
 export async function handler(args: Record<string, unknown>): Promise<number> {
   const dir = String(args.dir);

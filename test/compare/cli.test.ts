@@ -51,7 +51,9 @@ describe('cnnc diff', () => {
     const one = cnnc('diff', 'configs/mnist.yaml');
     expect(one.code).toBe(2);
     expect(one.stderr).toBe('cnnc: diff needs at least two experiment files or run directories (got 1)\n');
-    expect(cnnc('diff').code).toBe(2);
+    const none = cnnc('diff');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe("cnnc: missing <sources...>: two or more experiment files or run directories (see 'cnnc --help')\n");
     const missing = cnnc('diff', 'configs/mnist.yaml', 'configs/nope.yaml');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe('cnnc: configs/nope.yaml: no such file or directory\n');
@@ -86,6 +88,13 @@ describe('cnnc runs', () => {
     const j = JSON.parse(cnnc('runs', '--dir', runs, '--json').stdout);
     expect(j).toHaveLength(1);
     expect(j[0]).toMatchObject({ name: 'mnist-cnn-valid', status: 'complete', params: 225_034, testAccuracy: 0.9887, durationSeconds: 221 });
+  });
+
+  it('takes --runs-dir for --dir, and refuses a stray argument', () => {
+    expect(cnnc('runs', '--runs-dir', join(dir, 'none')).stdout).toBe(`no runs in ${join(dir, 'none')}\n`);
+    const r = cnnc('runs', join(dir, 'none'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`cnnc: unexpected argument '${join(dir, 'none')}' (see 'cnnc --help')\n`);
   });
 
   it('exits 2 when --dir is a file', () => {

@@ -53,6 +53,40 @@ function metrics(dir: string) {
   });
 }
 
+describe('cnnc run arguments', () => {
+  const cfg = config('args', SMALL);
+
+  it('refuses bad options with exit 2 before doing anything', () => {
+    const cases: [string[], string][] = [
+      [['run', cfg, '--backend', 'gpu'], "--backend must be one of auto, tensorflow, wasm, cpu, got 'gpu'"],
+      [['run', cfg, '--workers', 'two'], "--workers needs a number, got 'two'"],
+      [['run', cfg, '--runs-dir'], '--runs-dir needs a value'],
+      [['run', cfg, '--resum', 'x'], 'unknown option --resum; did you mean --resume?'],
+      [['rerun'], 'missing <dir>: a run directory'],
+      [['rerun', 'a', 'b'], "unexpected argument 'b'"],
+    ];
+    for (const [args, message] of cases) {
+      const r = cnnc(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toBe(`cnnc: ${message} (see 'cnnc --help')\n`);
+    }
+    // The handler's own checks: a config or --resume, and the worker range.
+    expect(cnnc(['run']).code).toBe(2);
+    expect(cnnc(['run', cfg, '--workers', '65']).stderr).toMatch(/--workers must be a whole number from 0 to 64/);
+  });
+
+  it('shows each command its options', () => {
+    const run = cnnc(['run', '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: cnnc run \[config\] \[options\]$/m);
+    expect(run.stdout).toMatch(/--workers <n> .*\[default: 0\]/s);
+    expect(run.stdout).toContain('--resume <run-dir>');
+    const rerun = cnnc(['rerun', '--help']);
+    expect(rerun.stdout).toMatch(/^Usage: cnnc rerun <dir> \[options\]$/m);
+    expect(rerun.stdout).not.toContain('--resume');
+  });
+});
+
 describe('cnnc run', () => {
   const runs = join(tmp, 'runs-a');
   const cfg = config('small', SMALL);
