@@ -11,9 +11,10 @@
  */
 import type { Locate, PathSegment, Position } from './diagnostics.js';
 
+/** A node where it starts in the text, with its plain JS value (as yaml's toJS gives it). */
 export type SubsetNode =
-  | { kind: 'map'; start: number; entries: Map<string, { keyStart: number; value: SubsetNode }> }
-  | { kind: 'seq'; start: number; items: SubsetNode[] }
+  | { kind: 'map'; start: number; value: Record<string, unknown>; entries: Map<string, { keyStart: number; node: SubsetNode }> }
+  | { kind: 'seq'; start: number; value: unknown[]; items: SubsetNode[] }
   | { kind: 'scalar'; start: number; value: string | number | boolean | null };
 
 export interface SubsetDocument {
@@ -32,6 +33,10 @@ const MAX_SUBSET_DEPTH = 32;
 const UNSUPPORTED_CHAR = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\ufeff\ud800-\udfff]/;
 /** A key, or a plain string value: a name as experiments use them. */
 const NAME = /[A-Za-z_][A-Za-z0-9_.-]*/y;
+const WHOLE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+/** Where a plain scalar ends, in a block and in a flow collection. */
+const BLOCK_PLAIN = /[^ #\n]*/y;
+const FLOW_PLAIN = /[^ #\n,\]}]*/y;
 /** yaml's core schema (YAML 1.2): the words that are not strings. */
 const NULL_WORDS = new Set(['null', 'Null', 'NULL']);
 const BOOL_WORDS = new Map([['true', true], ['True', true], ['TRUE', true], ['false', false], ['False', false], ['FALSE', false]]);
@@ -57,6 +62,8 @@ export function parseSubset(text: string): SubsetDocument | undefined {
 class SubsetParser {
   /** Start of the next line not yet consumed that holds content (or text.length). */
   private pos = 0;
+  /** Just past the flow collection or scalar that `inline` last read. */
+  private end = 0;
 
   constructor(private readonly text: string) {}
 
@@ -64,30 +71,31 @@ class SubsetParser {
     this.skipBlankLines();
     if (this.pos >= this.text.length) throw UNSUPPORTED; // empty: yaml words that error
     const indent = this.indentAt(this.pos);
-    const [value, root] = this.block(indent, this.pos + indent, 0);
+    const root = this.block(indent, this.pos + indent, 0);
     if (this.pos < this.text.length) throw UNSUPPORTED; // e.g. a less indented line after it
-    return { value, root };
+    return { value: root.value, root };
   }
 
   /** A block collection whose first item begins at `p`, in column `col`. */
-  private block(col: number, p: number, depth: number): [unknown, SubsetNode] {
+  private block(col: number, p: number, depth: number): SubsetNode {
     if (depth > MAX_SUBSET_DEPTH) throw UNSUPPORTED;
     if (this.isSeqItem(p)) return this.sequence(col, p, depth);
     if (this.keyEnd(p) !== undefined) return this.mapping(col, p, depth);
     throw UNSUPPORTED;
   }
 
-  private mapping(col: number, p: number, depth: number): [unknown, SubsetNode] {
+  private mapping(col: number, p: number, depth: number): SubsetNode {
     const value: Record<string, unknown> = {};
-    const node: SubsetNode = { kind: 'map', start: p, entries: new Map() };
+    const entries = new Map<string, { keyStart: number; node: SubsetNode }>();
+    const start = p;
     for (;;) {
       const keyEnd = this.keyEnd(p);
       if (keyEnd === undefined) throw UNSUPPORTED;
       const key = this.text.slice(p, keyEnd);
       // yaml's toJS defines __proto__ as an own property; a core-schema word is not a string key.
-      if (node.entries.has(key) || key === '__proto__' || NULL_WORDS.has(key) || BOOL_WORDS.has(key)) throw UNSUPPORTED;
+      if (entries.has(key) || key === '__proto__' || NULL_WORDS.has(key) || BOOL_WORDS.has(key)) throw UNSUPPORTED;
       const q = this.skipSpaces(keyEnd + 1);
-      let entry: [unknown, SubsetNode];
+      let entry: SubsetNode;
       if (this.atLineEnd(q)) {
         this.pos = this.nextLine(q);
         this.skipBlankLines();
@@ -96,12 +104,12 @@ class SubsetParser {
         if (this.pos < this.text.length && indent > col) entry = this.block(indent, c, depth + 1);
         // `key:` with its list on the next lines at the key's own indent is legal YAML.
         else if (this.pos < this.text.length && indent === col && this.isSeqItem(c)) entry = this.sequence(indent, c, depth + 1);
-        else entry = [null, { kind: 'scalar', start: q, value: null }];
+        else entry = { kind: 'scalar', start: q, value: null };
       } else {
         entry = this.inlineToLineEnd(q, depth + 1);
       }
-      value[key] = entry[0];
-      node.entries.set(key, { keyStart: p, value: entry[1] });
+      value[key] = entry.value;
+      entries.set(key, { keyStart: p, node: entry });
 
       if (this.pos >= this.text.length) break;
       const indent = this.indentAt(this.pos);
@@ -109,12 +117,13 @@ class SubsetParser {
       if (indent > col) throw UNSUPPORTED;
       p = this.pos + indent;
     }
-    return [value, node];
+    return { kind: 'map', start, value, entries };
   }
 
-  private sequence(col: number, p: number, depth: number): [unknown, SubsetNode] {
+  private sequence(col: number, p: number, depth: number): SubsetNode {
     const value: unknown[] = [];
-    const node: SubsetNode = { kind: 'seq', start: p, items: [] };
+    const items: SubsetNode[] = [];
+    const start = p;
     for (;;) {
       const q = this.skipSpaces(p + 1);
       // An empty item, or one whose content starts on the next line, or `- - x`: left to yaml.
@@ -122,8 +131,8 @@ class SubsetParser {
       const item = this.keyEnd(q) !== undefined
         ? this.mapping(q - this.lineStart(q), q, depth + 1) // `- conv2d: {…}` and the keys below it
         : this.inlineToLineEnd(q, depth + 1);
-      value.push(item[0]);
-      node.items.push(item[1]);
+      value.push(item.value);
+      items.push(item);
 
       if (this.pos >= this.text.length) break;
       const indent = this.indentAt(this.pos);
@@ -133,21 +142,22 @@ class SubsetParser {
       // A key at the list's indent: the list was a mapping's value, and that mapping goes on.
       if (!this.isSeqItem(p)) break;
     }
-    return [value, node];
+    return { kind: 'seq', start, value, items };
   }
 
   /** A flow collection or scalar that must end its line (but for a comment). */
-  private inlineToLineEnd(q: number, depth: number): [unknown, SubsetNode] {
-    const [value, node, end] = this.inline(q, depth, false);
+  private inlineToLineEnd(q: number, depth: number): SubsetNode {
+    const node = this.inline(q, depth, false);
+    const end = this.end;
     const after = this.skipSpaces(end);
     // `#` starts a comment only after a space; `[1]#x` is something else.
     if (!this.atLineEnd(after) || (this.text.charCodeAt(after) === 0x23 && after === end)) throw UNSUPPORTED;
     this.pos = this.nextLine(after);
     this.skipBlankLines();
-    return [value, node];
+    return node;
   }
 
-  private inline(q: number, depth: number, inFlow: boolean): [unknown, SubsetNode, number] {
+  private inline(q: number, depth: number, inFlow: boolean): SubsetNode {
     if (depth > MAX_SUBSET_DEPTH) throw UNSUPPORTED;
     const c = this.text.charCodeAt(q);
     if (c === 0x7b /* { */) return this.flowMap(q, depth);
@@ -156,80 +166,84 @@ class SubsetParser {
     return this.plain(q, inFlow);
   }
 
-  private flowMap(q: number, depth: number): [unknown, SubsetNode, number] {
-    const value: Record<string, unknown> = {};
-    const node: SubsetNode = { kind: 'map', start: q, entries: new Map() };
+  private flowMap(q: number, depth: number): SubsetNode {
+    const node: SubsetNode = { kind: 'map', start: q, value: {}, entries: new Map() };
     let p = this.skipSpaces(q + 1);
-    if (this.text.charCodeAt(p) === 0x7d /* } */) return [value, node, p + 1];
+    if (this.text.charCodeAt(p) === 0x7d /* } */) return this.ends(node, p + 1);
     for (;;) {
       const keyEnd = this.keyEnd(p);
       // `{a: 1}` only: `{a:1}`, `{a}` and `{a: }` mean other things in flow context.
       if (keyEnd === undefined || this.text.charCodeAt(keyEnd + 1) !== 0x20) throw UNSUPPORTED;
       const key = this.text.slice(p, keyEnd);
       if (node.entries.has(key) || key === '__proto__' || NULL_WORDS.has(key) || BOOL_WORDS.has(key)) throw UNSUPPORTED;
-      const [v, child, end] = this.inline(this.skipSpaces(keyEnd + 1), depth + 1, true);
-      value[key] = v;
-      node.entries.set(key, { keyStart: p, value: child });
-      p = this.skipSpaces(end);
+      const child = this.inline(this.skipSpaces(keyEnd + 1), depth + 1, true);
+      node.value[key] = child.value;
+      node.entries.set(key, { keyStart: p, node: child });
+      p = this.skipSpaces(this.end);
       const c = this.text.charCodeAt(p);
-      if (c === 0x7d /* } */) return [value, node, p + 1];
+      if (c === 0x7d /* } */) return this.ends(node, p + 1);
       if (c !== 0x2c /* , */) throw UNSUPPORTED;
       p = this.skipSpaces(p + 1);
     }
   }
 
-  private flowSeq(q: number, depth: number): [unknown, SubsetNode, number] {
-    const value: unknown[] = [];
-    const node: SubsetNode = { kind: 'seq', start: q, items: [] };
+  private flowSeq(q: number, depth: number): SubsetNode {
+    const node: SubsetNode = { kind: 'seq', start: q, value: [], items: [] };
     let p = this.skipSpaces(q + 1);
-    if (this.text.charCodeAt(p) === 0x5d /* ] */) return [value, node, p + 1];
+    if (this.text.charCodeAt(p) === 0x5d /* ] */) return this.ends(node, p + 1);
     for (;;) {
-      const [v, child, end] = this.inline(p, depth + 1, true);
-      value.push(v);
+      const child = this.inline(p, depth + 1, true);
+      node.value.push(child.value);
       node.items.push(child);
-      p = this.skipSpaces(end);
+      p = this.skipSpaces(this.end);
       const c = this.text.charCodeAt(p);
-      if (c === 0x5d /* ] */) return [value, node, p + 1];
+      if (c === 0x5d /* ] */) return this.ends(node, p + 1);
       if (c !== 0x2c /* , */) throw UNSUPPORTED;
       p = this.skipSpaces(p + 1);
     }
   }
 
   /** 'text' or "text" on one line, with no escapes (no \ in double, no '' in single quotes). */
-  private quoted(q: number): [unknown, SubsetNode, number] {
+  private quoted(q: number): SubsetNode {
     const quote = this.text[q];
     const close = this.text.indexOf(quote, q + 1);
     const eol = this.lineEndAt(q);
     if (close < 0 || close > eol) throw UNSUPPORTED;
     const value = this.text.slice(q + 1, close);
     if (quote === '"' ? value.includes('\\') : this.text.charCodeAt(close + 1) === 0x27) throw UNSUPPORTED;
-    return [value, { kind: 'scalar', start: q, value }, close + 1];
+    return this.ends({ kind: 'scalar', start: q, value }, close + 1);
   }
 
   /** A plain scalar: a name, null, a boolean or a number; anything else is left to yaml. */
-  private plain(q: number, inFlow: boolean): [unknown, SubsetNode, number] {
-    const eol = this.lineEndAt(q);
-    let end = q;
-    while (end < eol) {
-      const c = this.text.charCodeAt(end);
-      if (c === 0x20 || c === 0x23 /* # */ || (inFlow && (c === 0x2c || c === 0x5d || c === 0x7d))) break;
-      end++;
-    }
+  private plain(q: number, inFlow: boolean): SubsetNode {
+    // One regex scan to the end of the scalar: a loop per character ran cold (interpreted).
+    const scan = inFlow ? FLOW_PLAIN : BLOCK_PLAIN;
+    scan.lastIndex = q;
+    scan.test(this.text);
+    const end = scan.lastIndex;
     const raw = this.text.slice(q, end);
     let value: string | number | boolean | null;
-    if (INT.test(raw)) value = parseInt(raw, 10);
+    const c = raw.charCodeAt(0);
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f) { // a letter or _
+      if (NULL_WORDS.has(raw)) value = null;
+      else if (BOOL_WORDS.has(raw)) value = BOOL_WORDS.get(raw)!;
+      else if (WHOLE_NAME.test(raw)) value = raw;
+      else throw UNSUPPORTED;
+    } else if (INT.test(raw)) value = parseInt(raw, 10);
     else if (FLOAT.test(raw)) value = parseFloat(raw);
-    else if (NULL_WORDS.has(raw)) value = null;
-    else if (BOOL_WORDS.has(raw)) value = BOOL_WORDS.get(raw)!;
-    else {
-      NAME.lastIndex = q;
-      if (!NAME.test(this.text) || NAME.lastIndex !== end) throw UNSUPPORTED;
-      value = raw;
-    }
+    else throw UNSUPPORTED;
     // Spaces then more text (`a b`) would be one scalar to yaml: refuse rather than split.
     const after = this.skipSpaces(end);
-    if (after > end && !this.atLineEnd(after) && !(inFlow && /[,\]}]/.test(this.text[after]))) throw UNSUPPORTED;
-    return [value, { kind: 'scalar', start: q, value }, end];
+    if (after > end && !this.atLineEnd(after)) {
+      const d = this.text.charCodeAt(after);
+      if (!(inFlow && (d === 0x2c || d === 0x5d || d === 0x7d))) throw UNSUPPORTED;
+    }
+    return this.ends({ kind: 'scalar', start: q, value }, end);
+  }
+
+  private ends(node: SubsetNode, end: number): SubsetNode {
+    this.end = end;
+    return node;
   }
 
   /** End of the key at p if p starts `name:` followed by a space or the end of the line. */
@@ -302,7 +316,7 @@ export function locateInSubset(root: SubsetNode, at: (offset: number) => Positio
       if (node.kind === 'map') {
         const entry = node.entries.get(String(seg));
         if (entry === undefined) { found = false; break; }
-        next = entry.value;
+        next = entry.node;
         valuePos = next.kind === 'scalar' && next.value === null ? entry.keyStart : next.start;
         keyPos = entry.keyStart;
       } else if (node.kind === 'seq') {
