@@ -90,7 +90,11 @@ export function validate(loaded: Validatable): Diagnostic[] {
   // Non-finite numbers (.nan, .inf) are numbers to YAML and invalid everywhere here; ajv would
   // call them a wrong type, which is confusing for `learningRate: .inf`.
   const nonFinite = new Set<string>();
-  walk(doc, [], (value, path) => {
+  // The common case, a valid file, costs one allocation-free scan and the quick validator.
+  const anyNonFinite = hasNonFinite(doc);
+  const valid = quickValidator()(doc);
+  if (valid && !anyNonFinite) return out;
+  if (anyNonFinite) walk(doc, [], (value, path) => {
     if (typeof value === 'number' && !Number.isFinite(value)) {
       nonFinite.add(formatPath(path));
       const shown = Number.isNaN(value) ? '.nan' : value > 0 ? '.inf' : '-.inf';
@@ -98,7 +102,7 @@ export function validate(loaded: Validatable): Diagnostic[] {
     }
   });
 
-  if (!quickValidator()(doc)) {
+  if (!valid) {
     check(rootValidator(), doc, [], (path, message, hint, at) => {
       if (!nonFinite.has(formatPath(path))) report(path, message, hint, at);
     });
@@ -475,6 +479,13 @@ function shown(v: unknown): string {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function hasNonFinite(v: unknown): boolean {
+  if (typeof v === 'number') return !Number.isFinite(v);
+  if (Array.isArray(v)) return v.some(hasNonFinite);
+  if (isObject(v)) for (const k in v) if (hasNonFinite(v[k])) return true;
+  return false;
 }
 
 function walk(v: unknown, path: PathSegment[], visit: (v: unknown, path: PathSegment[]) => void): void {
