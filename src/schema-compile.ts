@@ -9,12 +9,16 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import standalone from 'ajv/dist/standalone/index.js';
 import { SCHEMA_FILE } from './schema.js';
+import { quickSchema } from './schema-quick.js';
 import { AJV_OPTIONS, PRECOMPILED, PRECOMPILED_QUICK, QUICK_AJV_OPTIONS } from './validate.js';
 
 const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8'));
 // A CommonJS module seen from ESM: its default export arrives as `.default`.
 const generate = (standalone as unknown as { default: (a: Ajv, v: ValidateFunction) => string }).default;
-for (const [options, target] of [[AJV_OPTIONS, PRECOMPILED], [QUICK_AJV_OPTIONS, PRECOMPILED_QUICK]] as const) {
+for (const [options, source, target] of [
+  [AJV_OPTIONS, schema, PRECOMPILED],
+  [QUICK_AJV_OPTIONS, quickSchema(schema), PRECOMPILED_QUICK],
+] as const) {
   const ajv = new Ajv({ ...options, code: { source: true } });
-  writeFileSync(fileURLToPath(target), generate(ajv, ajv.compile(schema)));
+  writeFileSync(fileURLToPath(target), generate(ajv, ajv.compile(source as object)));
 }
