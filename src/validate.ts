@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import { type Diagnostic, type Locate, type PathSegment, diagnosticAt, formatPath, sortDiagnostics } from './diagnostics.js';
 import { LAYER_NAME_PATTERN, NAME_PATTERN, SCHEMA_FILE } from './schema.js';
+import { requirePrecompiled } from './precompiled.js';
 import { quickSchema } from './schema-quick.js';
 import { closest } from './suggest.js';
 
@@ -59,7 +60,7 @@ function rootValidator(): ValidateFunction {
   if (root === undefined) {
     const file = PRECOMPILED.pathname;
     root = existsSync(file)
-      ? ((require(file) as { default: ValidateFunction }).default)
+      ? ((requirePrecompiled(file) as { default: ValidateFunction }).default)
       : compiler().compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as Schema);
   }
   return root;
@@ -68,7 +69,7 @@ function rootValidator(): ValidateFunction {
 function quickValidator(): (data: unknown) => boolean {
   if (quick === undefined) {
     const file = PRECOMPILED_QUICK.pathname;
-    if (existsSync(file)) quick = (require(file) as { default: ValidateFunction }).default;
+    if (existsSync(file)) quick = (requirePrecompiled(file) as { default: ValidateFunction }).default;
     else {
       // From source (tests): compiled here from the same schema with the same options.
       const { Ajv: AjvClass } = require('ajv') as typeof import('ajv');
