@@ -44,6 +44,9 @@ export const TRAIN_DEFAULTS = {
   validationSplit: 0,
 } as const;
 
+/** More passes than anyone trains a small vision net for; a bigger number is a typo. */
+export const MAX_EPOCHS = 10_000;
+
 export const EVALUATE_DEFAULTS = { batchSize: 256 } as const;
 
 const LOSSES = ['categoricalCrossentropy', 'sparseCategoricalCrossentropy'];
@@ -175,7 +178,8 @@ function stageData(): JsonSchema {
 
 function trainProperties(): JsonSchema {
   return {
-    epochs: { description: 'Passes over the training data', type: 'integer', minimum: 1, default: TRAIN_DEFAULTS.epochs },
+    // A bound so that `epochs: 1e300` (an integer to JSON Schema) is refused before it runs forever.
+    epochs: { description: 'Passes over the training data', type: 'integer', minimum: 1, maximum: MAX_EPOCHS, default: TRAIN_DEFAULTS.epochs },
     batchSize: { description: 'Examples per gradient step', type: 'integer', minimum: 1, default: TRAIN_DEFAULTS.batchSize },
     optimizer: optimizerSchema(),
     loss: {

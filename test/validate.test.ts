@@ -37,6 +37,12 @@ describe('validate', () => {
     ]);
   });
 
+  it('refuses an epoch count that would never finish, on its value', () => {
+    expect(check(experiment({ stages: '  - train: {epochs: 1e300, optimizer: {name: adam}}' }))).toEqual([
+      'x.yaml:8:21: error: epochs must be at most 10000, got 1e+300',
+    ]);
+  });
+
   it('reports a misspelt required key once, not also as missing', () => {
     expect(check(experiment({ layers: '  - conv2d: {filtres: 32, kernelSize: 3}' }))).toEqual([
       "x.yaml:5:14: error: unknown key 'filtres' in conv2d — did you mean 'filters'?",
