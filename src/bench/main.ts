@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- [--steps N] [--backend B] [--workers W] [--json]`: the reference net
- * (configs/mnist.yaml) on real MNIST at batch 64, timed the way cnnc trains it — gradient
- * threads, host-side Adam, weights pushed back — then inference over the 10,000 test images,
+ * (configs/mnist.yaml) on real MNIST at batch 64, timed the way cnnc trains it (trainStep:
+ * gradient threads, cnnc's Adam shared out among them, new weights published) — then
+ * inference over the 10,000 test images,
  * then the per-kernel breakdown of one single-threaded step. A benchmark, never a test.
  *
  * Without --backend, every backend that loads here is measured, each in its own process (a
@@ -66,6 +67,7 @@ async function measure(backendName: Exclude<BackendName, 'auto'>, a: Args): Prom
   const { LocalGradients } = await import('../engine/gradients.js');
   const { ParallelGradients } = await import('../engine/parallel.js');
   const { createOptimizer } = await import('../engine/optimizers.js');
+  const { trainStep } = await import('../engine/trainer.js');
   const { evaluate } = await import('../engine/evaluate.js');
   const { profileStep } = await import('../engine/profile-step.js');
 
@@ -84,19 +86,17 @@ async function measure(backendName: Exclude<BackendName, 'auto'>, a: Args): Prom
   const optimizer = createOptimizer(stage.optimizer, replica.weights.map((w) => w.size));
   const grads: Float32Array[] = new Array(weights.length);
 
-  const step = async (s: number) => {
-    const start = (s * BATCH) % (batcher.count - BATCH);
-    const r = await source.compute({ batcher, order, start, size: BATCH, which, dropoutSeed: s });
-    which.forEach((wi, k) => (grads[wi] = r.grads[k]));
-    optimizer.step(weights, grads, which);
-    source.push(weights, which);
+  // As the trainer does it (trainStep): with several threads, the update shared among them.
+  const input = (s: number) => ({ batcher, order, start: (s * BATCH) % (batcher.count - BATCH), size: BATCH, which, dropoutSeed: s });
+  const step = async (s: number, last: number) => {
+    await trainStep(source, optimizer, weights, input(s), s < last ? input(s + 1) : undefined);
   };
-  for (let s = 0; s < WARMUP; s++) await step(s);
+  for (let s = 0; s < WARMUP; s++) await step(s, WARMUP - 1);
   const stepMs: number[] = [];
   const t0 = performance.now();
   for (let s = 0; s < a.steps; s++) {
     const ts = performance.now();
-    await step(WARMUP + s);
+    await step(WARMUP + s, WARMUP + a.steps - 1);
     stepMs.push(performance.now() - ts);
   }
   const trainSeconds = (performance.now() - t0) / 1000;

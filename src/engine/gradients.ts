@@ -6,6 +6,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { LossName } from '../experiment.js';
 import { type Batcher, type HostBatch, toTensors } from './batches.js';
+import type { Optimizer } from './optimizers.js';
 import type { GradientResult, Prediction, Replica } from './replica.js';
 
 type Tf = typeof tfjs;
@@ -22,10 +23,29 @@ export interface StepInput {
   denom?: number;
 }
 
+/** What a whole training step (GradientSource.train) did. */
+export interface StepOutcome {
+  lossSum: number;
+  correct: number;
+  /** False when the loss was not finite: then nothing was updated. */
+  applied: boolean;
+  /** True when every updated weight was found finite; absent when not checked. */
+  finite?: boolean;
+}
+
 export interface GradientSource {
   readonly workers: number;
   /** Loss sum, correct count, and d(mean loss over the batch)/d(weight) for each of `which`. */
   compute(step: StepInput): Promise<GradientResult>;
+  /**
+   * Optional: a whole training step — the gradients, `optimizer`'s update of `weights` (in
+   * place) and the new weights made visible to every replica — with the update shared out
+   * among the threads. The same arithmetic, bit for bit, as compute, optimizer.step, push.
+   * Null when it cannot (that optimizer, no SIMD): the caller then does those three.
+   * `next`, when the step after this one is known, lets workers start on it early; it is a
+   * hint (a different next call is fine, at the cost of the work started).
+   */
+  train?(step: StepInput, optimizer: Optimizer, weights: Float32Array[], next?: StepInput): Promise<StepOutcome | null>;
   /** Inference on a batch (every weight as this thread's replica holds it). */
   predict(batch: HostBatch, loss: LossName): Promise<Prediction>;
   /** Makes new weight values (indices `which`) visible to every replica. */
@@ -42,10 +62,15 @@ export class LocalGradients implements GradientSource {
   ) {}
 
   async compute(s: StepInput): Promise<GradientResult> {
+    return this.computeInto(s);
+  }
+
+  /** compute, handing each gradient to `into` (see Replica.gradients) when given. */
+  computeInto(s: StepInput, into?: (k: number, values: Float32Array) => void): GradientResult {
     this.replica.setDropoutSeed(s.dropoutSeed);
     const b = toTensors(this.tf, s.batcher.host(s.order, s.start, s.size));
     try {
-      return this.replica.gradients(b, s.batcher.loss, s.denom ?? s.size, s.which);
+      return this.replica.gradients(b, s.batcher.loss, s.denom ?? s.size, s.which, into);
     } finally {
       b.x.dispose();
       b.y.dispose();

@@ -83,7 +83,12 @@ export class Replica {
     });
   }
 
-  gradients(batch: Batch, loss: LossName, denom: number, which: readonly number[]): GradientResult {
+  /**
+   * With `into`, each gradient is handed to it (k indexing `which`) instead of returned: a view
+   * of the backend's memory where it can be (wasm), valid only during the call, which saves a
+   * copy when the caller copies it somewhere anyway.
+   */
+  gradients(batch: Batch, loss: LossName, denom: number, which: readonly number[], into?: (k: number, values: Float32Array) => void): GradientResult {
     const { tf } = this;
     const vars = which.map((i) => this.vars[i].read() as tfjs.Variable);
     let lossSumT: tfjs.Tensor | undefined;
@@ -102,12 +107,20 @@ export class Replica {
     const result: GradientResult = {
       lossSum: lossSumT!.dataSync()[0],
       correct: correctT!.dataSync()[0],
-      grads: vars.map((v) => grads[v.name].dataSync() as Float32Array),
+      grads: into ? [] : vars.map((v) => grads[v.name].dataSync() as Float32Array),
     };
+    if (into) vars.forEach((v, k) => into(k, this.view(grads[v.name])));
     lossSumT!.dispose();
     correctT!.dispose();
     for (const g of Object.values(grads)) g.dispose();
     return result;
+  }
+
+  /** A tensor's values: a view of the wasm backend's memory (no copy), elsewhere a copy. */
+  private view(t: tfjs.Tensor): Float32Array {
+    const backend = this.tf.backend() as unknown as { typedArrayFromHeap?: (t: tfjs.Tensor) => Float32Array };
+    if (this.tf.getBackend() === 'wasm' && typeof backend.typedArrayFromHeap === 'function') return backend.typedArrayFromHeap(t);
+    return t.dataSync() as Float32Array;
   }
 
   /** Inference mode (dropout off, batch norm on moving statistics): summed loss and predicted classes. */

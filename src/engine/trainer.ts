@@ -10,7 +10,7 @@ import type { Batcher } from './batches.js';
 import { evaluate } from './evaluate.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
 import type { Replica } from './replica.js';
-import { type GradientSource, LocalGradients } from './gradients.js';
+import { type GradientSource, LocalGradients, type StepInput, type StepOutcome } from './gradients.js';
 
 type Tf = typeof tfjs;
 
@@ -96,6 +96,24 @@ export interface TrainStageOutput {
   optimizer: Optimizer;
 }
 
+/**
+ * One training step: the gradients of a batch, the optimizer's update of `weights` (in place),
+ * and the new weights made visible to every replica — in one go where the source shares the
+ * update out among its threads (ParallelGradients.train), else compute, step, push. Nothing is
+ * updated when the loss is not finite.
+ */
+export async function trainStep(source: GradientSource, optimizer: Optimizer, weights: Float32Array[], step: StepInput, next?: StepInput): Promise<StepOutcome> {
+  const shared = source.train ? await source.train(step, optimizer, weights, next) : null;
+  if (shared) return shared;
+  const r = await source.compute(step);
+  if (!Number.isFinite(r.lossSum)) return { lossSum: r.lossSum, correct: r.correct, applied: false };
+  const grads: Float32Array[] = new Array(weights.length);
+  step.which.forEach((wi, k) => (grads[wi] = r.grads[k]));
+  const report = optimizer.step(weights, grads, step.which);
+  source.push(weights, step.which);
+  return { lossSum: r.lossSum, correct: r.correct, applied: true, finite: report.finite };
+}
+
 export async function trainStage(input: TrainStageInput): Promise<TrainStageOutput> {
   const { tf, replica, spec, train, frozen, weights, hooks = {} } = input;
   replica.setFrozen(frozen);
@@ -105,7 +123,6 @@ export async function trainStage(input: TrainStageInput): Promise<TrainStageOutp
   const n = train.count;
   const batches = Math.ceil(n / spec.batchSize);
   const results: EpochResult[] = [];
-  const grads: Float32Array[] = new Array(weights.length);
   let stopped = false;
   let epoch = input.startEpoch ?? 0;
 
@@ -115,20 +132,22 @@ export async function trainStage(input: TrainStageInput): Promise<TrainStageOutp
     let lossSum = 0;
     let correct = 0;
     let seen = 0;
-    for (let b = 0; b < batches; b++) {
+    const stepInput = (b: number): StepInput => {
       const start = b * spec.batchSize;
       const size = Math.min(spec.batchSize, n - start);
       const dropoutSeed = (input.seed + epoch * 1_000_003 + b * 7919) >>> 0;
-      const r = await source.compute({ batcher: train, order, start, size, which, dropoutSeed });
-      if (!Number.isFinite(r.lossSum)) {
+      return { batcher: train, order, start, size, which, dropoutSeed };
+    };
+    for (let b = 0; b < batches; b++) {
+      const { size } = stepInput(b);
+      const r = await trainStep(source, optimizer, weights, stepInput(b), b + 1 < batches ? stepInput(b + 1) : undefined);
+      if (!r.applied) {
         throw new NonFiniteLossError(epoch + 1, b + 1, spec.optimizer.learningRate, r.lossSum);
       }
-      which.forEach((wi, k) => (grads[wi] = r.grads[k]));
-      optimizer.step(weights, grads, which);
-      // wasm's clamp turns NaN probabilities into finite losses, so the weights are checked too.
-      const bad = firstNonFinite(weights, which);
+      // wasm's clamp turns NaN probabilities into finite losses, so the weights are checked too
+      // (by the update itself where it can, else here).
+      const bad = r.finite === true ? null : firstNonFinite(weights, which);
       if (bad !== null) throw new NonFiniteLossError(epoch + 1, b + 1, spec.optimizer.learningRate, bad, 'weights');
-      source.push(weights, which);
       lossSum += r.lossSum;
       correct += r.correct;
       seen += size;

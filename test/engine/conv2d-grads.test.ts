@@ -75,6 +75,13 @@ const cases: Case[] = [];
   cases.push({ batch: 2, hw: [6, 7], cin: 1, cout: 4, kernel: [3, 4], strides: [1, 1], pad: [[0, 0], [2, 0], [0, 3], [0, 0]] });
   // 25 taps: more than the SIMD kernel keeps in registers, so the convolution path.
   cases.push({ batch: 2, hw: [5, 5], cin: 1, cout: 32, kernel: [5, 5], strides: [1, 1], pad: 'same' });
+  // cin a multiple of 4, cout of 8, wide patches: the direct SIMD filter gradient (no patch
+  // matrix), with strides, paddings and, last, several chunks (3 + 1 images of 32x32).
+  cases.push({ batch: 3, hw: [7, 7], cin: 4, cout: 8, kernel: [3, 3], strides: [1, 1], pad: 'same' });
+  cases.push({ batch: 2, hw: [9, 5], cin: 8, cout: 8, kernel: [3, 3], strides: [2, 2], pad: 'valid' });
+  cases.push({ batch: 2, hw: [6, 7], cin: 4, cout: 16, kernel: [2, 3], strides: [2, 1], pad: [[0, 0], [1, 3], [3, 0], [0, 0]] });
+  cases.push({ batch: 1, hw: [5, 6], cin: 12, cout: 8, kernel: [3, 2], strides: [1, 1], pad: 'same' });
+  cases.push({ batch: 4, hw: [32, 32], cin: 32, cout: 8, kernel: [3, 3], strides: [1, 1], pad: 'same' });
 }
 
 function name(c: Case): string {

@@ -1,6 +1,6 @@
 /** The SIMD Adam (float64 lanes) must match the plain JS rule bit for bit. */
 import { describe, expect, it } from 'vitest';
-import { createOptimizer } from '../../src/engine/optimizers.js';
+import { adamKernelFor, adamRange, createOptimizer, type SharedBlocks } from '../../src/engine/optimizers.js';
 
 function reference(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, step: number, lr: number, b1: number, b2: number, eps: number) {
   const lrT = (lr * Math.sqrt(1 - b2 ** step)) / (1 - b1 ** step);
@@ -60,5 +60,81 @@ describe('adam', () => {
     reference(refW, g[0], m, v, 6, spec.learningRate, spec.beta1, spec.beta2, spec.epsilon);
     expect(Array.from(w[0])).toEqual(Array.from(refW));
     expect(Array.from(opt.state.slots[0][0])).toEqual(Array.from(m));
+  });
+});
+
+describe('adam attached to shared memory', () => {
+  const spec = { name: 'adam' as const, learningRate: 0.002, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+  const sizes = [7, 1, 32, 301, 4, 10];
+
+  function layout(): { blocks: SharedBlocks; heap: Float32Array } {
+    const offsets: number[] = [];
+    let total = 0;
+    for (const n of sizes) {
+      offsets.push(total);
+      total += (n + 3) & ~3;
+    }
+    const HEADER = 64;
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    const blocks: SharedBlocks = { memory, offsets, w: HEADER, g: HEADER + total, m: HEADER + 2 * total, v: HEADER + 3 * total, consts: 0, probe: 64 };
+    return { blocks, heap: new Float32Array(memory.buffer) };
+  }
+
+  it('updates ranges from other threads with the bits of step(), then detaches', () => {
+    const r = rng(9);
+    const w = sizes.map((n) => Float32Array.from({ length: n }, () => r()));
+    const refW = w.map((a) => Float32Array.from(a));
+    const refM = sizes.map((n) => new Float32Array(n));
+    const refV = sizes.map((n) => new Float32Array(n));
+    const opt = createOptimizer(spec, sizes);
+    const { blocks, heap } = layout();
+    const g1 = sizes.map((n) => Float32Array.from({ length: n }, () => r()));
+    // Step 1 on this thread's own memory, then attached.
+    opt.step(w, g1, sizes.map((_, i) => i));
+    sizes.forEach((_, i) => reference(refW[i], g1[i], refM[i], refV[i], 1, spec.learningRate, spec.beta1, spec.beta2, spec.epsilon));
+    opt.attach!(blocks);
+    expect(opt.state.slots[0][3].buffer).toBe(blocks.memory.buffer);
+    const kernels = adamKernelFor(blocks)!;
+    for (let step = 2; step <= 4; step++) {
+      // Two gradient regions summed (the second inside the kernel), in two threads' ranges that cut a weight.
+      const ga = sizes.map((n) => Float32Array.from({ length: n }, () => r()));
+      const gb = sizes.map((n) => Float32Array.from({ length: n }, () => r()));
+      const second = blocks.g + 4096;
+      sizes.forEach((_, i) => {
+        heap.set(w[i], blocks.w + blocks.offsets[i]);
+        heap.set(ga[i], blocks.g + blocks.offsets[i]);
+        heap.set(gb[i], second + blocks.offsets[i]);
+      });
+      opt.advance!();
+      const end = blocks.offsets[sizes.length - 1] + 12;
+      const cut = blocks.offsets[3] + 100;
+      expect(adamRange(kernels, blocks, heap, blocks.probe, 0, cut, second)).toBe(true);
+      expect(adamRange(kernels, blocks, heap, blocks.probe + 16, cut, end, second)).toBe(true);
+      sizes.forEach((n, i) => {
+        w[i].set(heap.subarray(blocks.w + blocks.offsets[i], blocks.w + blocks.offsets[i] + n));
+        const g = ga[i].map((x, k) => Math.fround(x + gb[i][k]));
+        reference(refW[i], g, refM[i], refV[i], step, spec.learningRate, spec.beta1, spec.beta2, spec.epsilon);
+      });
+    }
+    opt.detach!();
+    expect(opt.state.slots[0][3].buffer).not.toBe(blocks.memory.buffer);
+    const g5 = sizes.map((n) => Float32Array.from({ length: n }, () => r()));
+    expect(opt.step(w, g5, sizes.map((_, i) => i)).finite).toBe(true);
+    sizes.forEach((_, i) => reference(refW[i], g5[i], refM[i], refV[i], 5, spec.learningRate, spec.beta1, spec.beta2, spec.epsilon));
+    expect(opt.state.step).toBe(5);
+    sizes.forEach((_, i) => {
+      expect(Array.from(w[i])).toEqual(Array.from(refW[i]));
+      expect(Array.from(opt.state.slots[0][i])).toEqual(Array.from(refM[i]));
+      expect(Array.from(opt.state.slots[1][i])).toEqual(Array.from(refV[i]));
+    });
+  });
+
+  it('reports weights that stopped being finite', () => {
+    const opt = createOptimizer(spec, [5, 3]);
+    const w = [Float32Array.from([1, 2, 3, 4, 5]), Float32Array.from([1, 2, 3])];
+    expect(opt.step(w, [new Float32Array(5), new Float32Array(3)], [0, 1]).finite).toBe(true);
+    w[1][2] = Infinity;
+    expect(opt.step(w, [new Float32Array(5), new Float32Array(3)], [0, 1]).finite).toBe(false);
+    expect(opt.step(w, [new Float32Array(5), Float32Array.from([0, 0, 1])], [0]).finite).toBe(true);
   });
 });

@@ -73,6 +73,12 @@ describe('trainStage', () => {
     const wild: TrainSpec = { ...spec, optimizer: { name: 'sgd', learningRate: 1e35, momentum: 0, nesterov: false } };
     await expect(run([], wild)).rejects.toThrow(/(loss|weights) became (NaN|Infinity|-Infinity) at epoch \d+, batch \d+ \(learning rate 1e\+35\)/);
   });
+
+  it('stops when an Adam update overflows a weight (found by the update itself)', async () => {
+    // A first Adam step moves each weight by about the learning rate: past float32's range.
+    const wild: TrainSpec = { ...spec, optimizer: { ...spec.optimizer, learningRate: 1e39 } as TrainSpec['optimizer'] };
+    await expect(run([], wild)).rejects.toThrow(/weights became (Infinity|-Infinity) at epoch 1, batch 1 \(learning rate 1e\+39\)/);
+  });
 });
 
 describe('evaluate', () => {

@@ -16,12 +16,12 @@
  * in the forward padding).
  */
 import {
+  f32,
   overrideKernel,
   padCropDilate4d,
   release,
   runConfig,
   runKernel,
-  transpose,
   WASM,
   type KernelConfig,
   type NamedAttrMap,
@@ -40,6 +40,25 @@ export interface Conv2DBackpropInputAttrs {
   dataFormat?: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
   inputShape: Shape4;
+}
+
+/** rotated[a, c, co, ci] = filter[kh - 1 - a, kw - 1 - c, ci, co]. */
+export function rotateFilter(backend: WasmBackendLike, filter: TensorInfo): TensorInfo {
+  const [kh, kw, cin, cout] = filter.shape;
+  const out = backend.makeOutput([kh, kw, cout, cin], 'float32');
+  // Views after allocating: allocation may grow (and so replace) the heap.
+  const src = f32(backend, filter);
+  const dst = f32(backend, out);
+  for (let a = 0; a < kh; a++) {
+    for (let c = 0; c < kw; c++) {
+      const from = ((kh - 1 - a) * kw + (kw - 1 - c)) * cin * cout;
+      const to = (a * kw + c) * cout * cin;
+      for (let ci = 0; ci < cin; ci++) {
+        for (let co = 0; co < cout; co++) dst[to + co * cin + ci] = src[from + ci * cout + co];
+      }
+    }
+  }
+  return out;
 }
 
 /** dx for dy [b, oh, ow, cout] and filter [kh, kw, cin, cout] on the wasm backend (NHWC). */
@@ -69,10 +88,9 @@ export function conv2DBackpropInputWasm(
     );
   }
 
-  // Filter rotated by 180° with in/out channels swapped: [kh, kw, cout, cin].
-  const reversed = runKernel(tf, 'Reverse', backend, { x: filter }, { dims: [0, 1] });
-  const rotated = transpose(tf, backend, reversed, [0, 1, 3, 2]);
-  release(backend, reversed);
+  // Filter rotated by 180° with in/out channels swapped: [kh, kw, cout, cin]. A plain copy
+  // loop (the stock Reverse and Transpose kernels took ~0.7 ms for a 3x3x32x64 filter).
+  const rotated = rotateFilter(backend, filter);
 
   const dilatedH = (oh - 1) * sh + 1;
   const dilatedW = (ow - 1) * sw + 1;

@@ -1,6 +1,12 @@
 /**
  * BatchMatMul / _FusedMatMul for the wasm backend without the slow path.
  *
+ * Unfused products with 8-aligned widths (every matmul of a dense layer's training step but
+ * a 10-class output's) run on cnnc's SIMD gemm (matMulSimd), which reads the operands in
+ * place: XNNPACK packs its right operand on every call (a fresh tensor each step) and the
+ * paths below transpose operands, which cost more than the product. The gemm sums in
+ * XNNPACK's order, so the results are the same bits. Everything else:
+ *
  * The stock wasm kernels use XNNPACK only when neither operand is transposed
  * and both batch sizes are 1; anything else (every matmul in a dense layer's
  * gradient: dy·Wᵀ and xᵀ·dy) goes through a scalar blocked loop, ~10x slower.
@@ -10,7 +16,9 @@
  * right operand dwarfs the rest they compute the transposed product so that
  * XNNPACK repacks the small operand instead.
  */
+import { gemmFor, wasmMemoryOf } from './simd.js';
 import {
+  f32,
   overrideKernel,
   release,
   reshape,
@@ -47,6 +55,53 @@ function perColumn(t: TensorInfo | undefined, n: number): boolean {
   return t == null || (product(t.shape) === n && t.shape[t.shape.length - 1] === n);
 }
 
+/**
+ * The product on the SIMD gemm of simd.ts (no packing, no transposes of large operands), or
+ * null where it does not apply. gemm sums the inner dimension in order with one f32 multiply
+ * and one f32 add per term, as XNNPACK does, so the bits are those of the paths below.
+ * - b as stored ([k, n]) with n a multiple of 8: a as stored, [batch·m, k] or (transposed,
+ *   batch 1) [k, m];
+ * - b transposed ([n, k]), batch 1, m a multiple of 8: the transposed product cᵀ = b·aᵀ with
+ *   aᵀ as [k, m] (a as stored when transposed, else a transposed copy — small in a dense
+ *   layer's dy·Wᵀ), then cᵀ transposed.
+ */
+function matMulSimd(
+  tf: Tf,
+  backend: WasmBackendLike,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  batchA: number,
+  m: number,
+  k: number,
+  n: number,
+): TensorInfo | null {
+  const memory = wasmMemoryOf(backend);
+  if (m * n * k === 0) return null;
+  if (!transposeB && (!transposeA || batchA === 1)) {
+    const fn = gemmFor(memory, k, n, transposeA);
+    if (fn == null) return null;
+    const rows = batchA * m;
+    const out = backend.makeOutput([rows, n], 'float32');
+    // Views after allocating: allocation may grow (and so replace) the heap.
+    fn(f32(backend, a).byteOffset, f32(backend, b).byteOffset, f32(backend, out).byteOffset, rows);
+    return out;
+  }
+  if (transposeB && batchA === 1) {
+    const fn = gemmFor(memory, k, m, false);
+    if (fn == null) return null;
+    const aT = transposeA ? a : transposeMatrix(tf, backend, a, m, k);
+    const outT = backend.makeOutput([n, m], 'float32');
+    fn(f32(backend, b).byteOffset, f32(backend, aT).byteOffset, f32(backend, outT).byteOffset, n);
+    if (aT !== a) release(backend, aT);
+    const out = transposeMatrix(tf, backend, outT, n, m);
+    release(backend, outT);
+    return out;
+  }
+  return null;
+}
+
 function matMulViaXnn(
   tf: Tf,
   original: KernelConfig,
@@ -80,6 +135,15 @@ function matMulViaXnn(
     .assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2))
     .concat([m, n]);
   const plainAttrs = { ...attrs, transposeA: false, transposeB: false };
+
+  if (!fused) {
+    const out = matMulSimd(tf, backend, a, b, transposeA, transposeB, batchA, m, k, n);
+    if (out != null) {
+      const shaped = reshape(tf, backend, out, outShape);
+      release(backend, out);
+      return shaped;
+    }
+  }
 
   // XNNPACK packs the right operand on every call (it is a fresh tensor), at
   // roughly twice the cost of a transpose per element. For a product whose

@@ -192,10 +192,31 @@ export function padCropDilate4d(
   // Views after allocating: allocation may grow (and so replace) the heap.
   const src = f32(backend, x);
   const dst = f32(backend, out);
-  // Every output element is written unless something is padded or inserted.
-  if (top > 0 || bottom > 0 || left > 0 || right > 0 || strideH > 1 || strideW > 1) dst.fill(0);
   const rowIn = w * c;
   const rowOut = ow * c;
+  // Every output element is written unless something is padded or inserted: zero the whole
+  // output when zeros are inserted, else only the padding (rows above and below, and the
+  // columns left and right of each copied row).
+  if (strideH > 1 || strideW > 1) {
+    dst.fill(0);
+  } else if (top > 0 || bottom > 0 || left > 0 || right > 0) {
+    const lo = Math.max(0, left) * c;
+    const hi = Math.max(0, right) * c;
+    for (let b = 0; b < n; b++) {
+      const image = b * oh * rowOut;
+      const firstRow = Math.max(0, top);
+      const endRow = Math.min(oh, top + h);
+      if (firstRow > 0) dst.fill(0, image, image + firstRow * rowOut);
+      if (endRow < oh) dst.fill(0, image + endRow * rowOut, image + oh * rowOut);
+      if (lo > 0 || hi > 0) {
+        for (let r = firstRow; r < endRow; r++) {
+          const row = image + r * rowOut;
+          if (lo > 0) dst.fill(0, row, row + lo);
+          if (hi > 0) dst.fill(0, row + rowOut - hi, row + rowOut);
+        }
+      }
+    }
+  }
   for (let b = 0; b < n; b++) {
     for (let i = 0; i < h; i++) {
       const oi = i * strideH + top;
