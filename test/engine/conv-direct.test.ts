@@ -6,9 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { engineKernelState, runConfig, type TensorInfo, type WasmBackendLike } from '../../src/engine/kernels/util.js';
-import { randomArray, setupBackends, tf } from './helpers.js';
-
-type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+import { randomArray, setupBackends, tf, type Pad } from './helpers.js';
 
 beforeAll(setupBackends);
 

@@ -1,19 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compareWithCpu, operand, setupBackends, tf } from './helpers.js';
+import { compareWithCpu, operand, setupBackends, tf, type Pad, type ConvCase } from './helpers.js';
 
 const TOL = 1e-4;
-
-type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
-
-interface Case {
-  batch: number;
-  hw: [number, number];
-  cin: number;
-  cout: number;
-  kernel: [number, number];
-  strides: [number, number];
-  pad: Pad;
-}
 
 function outSize(n: number, k: number, s: number, pad: Pad, axis: 0 | 1): number {
   if (pad === 'same') return Math.ceil(n / s);
@@ -22,7 +10,7 @@ function outSize(n: number, k: number, s: number, pad: Pad, axis: 0 | 1): number
   return Math.floor((n - k + lo + hi) / s + 1);
 }
 
-const cases: Case[] = [];
+const cases: ConvCase[] = [];
 {
   const sizes: Array<[number, number]> = [
     [7, 7],
@@ -84,13 +72,13 @@ const cases: Case[] = [];
   cases.push({ batch: 4, hw: [32, 32], cin: 32, cout: 8, kernel: [3, 3], strides: [1, 1], pad: 'same' });
 }
 
-function name(c: Case): string {
+function name(c: ConvCase): string {
   return `b${c.batch} ${c.hw.join('x')}x${c.cin}->${c.cout} k${c.kernel.join('x')} s${c.strides.join('x')} ${
     typeof c.pad === 'string' ? c.pad : JSON.stringify(c.pad)
   }`;
 }
 
-function operands(c: Case, seed: number) {
+function operands(c: ConvCase, seed: number) {
   const x = operand([c.batch, c.hw[0], c.hw[1], c.cin], seed);
   const w = operand([c.kernel[0], c.kernel[1], c.cin, c.cout], seed + 1);
   const oh = outSize(c.hw[0], c.kernel[0], c.strides[0], c.pad, 0);

@@ -8,21 +8,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { patchChunk, type ConvGeometry } from '../../src/engine/kernels/conv2d-backprop-filter.js';
 import { filterGradNhwcFor, wasmMemoryOf } from '../../src/engine/kernels/simd.js';
-import { randomArray, setupBackends, tf } from './helpers.js';
+import { randomArray, setupBackends, tf, type Pad, type ConvCase } from './helpers.js';
 
-type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
-
-interface Case {
-  batch: number;
-  hw: [number, number];
-  cin: number;
-  cout: number;
-  kernel: [number, number];
-  strides: [number, number];
-  pad: Pad;
-}
-
-function geometry(c: Case): ConvGeometry & { outChannels: number } {
+function geometry(c: ConvCase): ConvGeometry & { outChannels: number } {
   const info = tf.backend_util.computeConv2DInfo([c.batch, c.hw[0], c.hw[1], c.cin], [c.kernel[0], c.kernel[1], c.cin, c.cout], c.strides, 1, c.pad);
   return {
     batch: c.batch, inHeight: c.hw[0], inWidth: c.hw[1], inChannels: c.cin, outHeight: info.outHeight, outWidth: info.outWidth,
@@ -64,7 +52,7 @@ function sequentialFilterGrad(x: Float32Array, dy: Float32Array, g: ReturnType<t
 beforeAll(setupBackends);
 
 describe('direct SIMD filter gradient', () => {
-  const cases: Case[] = [
+  const cases: ConvCase[] = [
     { batch: 3, hw: [7, 7], cin: 4, cout: 8, kernel: [3, 3], strides: [1, 1], pad: 'same' },
     { batch: 2, hw: [9, 5], cin: 8, cout: 16, kernel: [3, 3], strides: [2, 2], pad: 'valid' },
     { batch: 2, hw: [6, 7], cin: 4, cout: 8, kernel: [2, 3], strides: [2, 1], pad: [[0, 0], [1, 3], [3, 0], [0, 0]] },

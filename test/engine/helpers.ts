@@ -90,3 +90,17 @@ export async function compareWithCpu(
   if (ref.shape.join() !== got.shape.join()) throw new Error(`shape ${got.shape} vs ${ref.shape}`);
   return { value: relDiff(got.value, ref.value), grads: got.grads.map((g, i) => relDiff(g, ref.grads[i])) };
 }
+
+/** A convolution's padding as tfjs takes it: a mode, or explicit [[0,0],[top,bottom],[left,right],[0,0]]. */
+export type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+
+/** One convolution to test a kernel on: input [batch, h, w, cin] and a kh×kw×cin×cout filter. */
+export interface ConvCase {
+  batch: number;
+  hw: [number, number];
+  cin: number;
+  cout: number;
+  kernel: [number, number];
+  strides: [number, number];
+  pad: Pad;
+}

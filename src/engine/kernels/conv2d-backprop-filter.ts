@@ -45,6 +45,7 @@ import {
   type TensorInfo,
   type Tf,
   type WasmBackendLike,
+  tapRange,
   type WindowGeometry,
 } from './util.js';
 import { filterGrad1For, filterGradNhwcFor, wasmMemoryOf, type FilterGrad1Fn, type FilterGradNhwcFn } from './simd.js';
@@ -66,13 +67,6 @@ export interface ConvGeometry extends WindowGeometry {
   inChannels: number;
 }
 
-/** The output columns ox whose input column ox·sw + c - pl lies in [0, w). */
-function validRange(c: number, w: number, ow: number, sw: number, pl: number): [number, number] {
-  const lo = Math.min(ow, Math.max(0, Math.ceil((pl - c) / sw)));
-  const hi = Math.max(lo, Math.min(ow, Math.floor((w - 1 + pl - c) / sw) + 1));
-  return [lo, hi];
-}
-
 /**
  * Writes Pᵀ [kh·kw·cin, batch·oh·ow] (row (a, c, ci), column (b, oy, ox)),
  * reading x transposed to [cin, batch, h, w].
@@ -83,7 +77,7 @@ export function gatherPatchesT(xT: Float32Array, out: Float32Array, g: ConvGeome
   let o = 0;
   for (let a = 0; a < kh; a++) {
     for (let c = 0; c < kw; c++) {
-      const [ox0, ox1] = validRange(c, w, ow, sw, pl);
+      const [ox0, ox1] = tapRange(c, w, ow, sw, pl);
       for (let ci = 0; ci < cin; ci++) {
         for (let b = 0; b < batch; b++) {
           const image = (ci * batch + b) * h * w;

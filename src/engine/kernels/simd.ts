@@ -15,6 +15,8 @@
  * get null and use their JS path.
  */
 
+import { tapRange, type WindowGeometry } from './util.js';
+
 // --- a minimal module writer ---------------------------------------------
 
 function uleb(n: number): number[] {
@@ -102,6 +104,37 @@ function moduleBytes(name: string, params: number, locals: Array<[number, number
     ...section(7, exports),
     ...section(10, codeSection),
   ]);
+}
+
+/**
+ * Kernels specialised to a shape: one compiled module per key, one instance per wasm memory (each
+ * thread's backend has its own). null, cached too, when WebAssembly SIMD is unavailable: the
+ * caller then keeps tfjs' own kernel.
+ */
+class SpecialisedKernels<F> {
+  private readonly modules = new Map<string, WebAssembly.Module | null>();
+  private readonly instances = new WeakMap<WebAssembly.Memory, Map<string, F | null>>();
+
+  constructor(private readonly exportName: string) {}
+
+  get(memory: WebAssembly.Memory, key: string, bytes: () => Uint8Array<ArrayBuffer>): F | null {
+    let perMemory = this.instances.get(memory);
+    if (perMemory == null) this.instances.set(memory, (perMemory = new Map()));
+    if (perMemory.has(key)) return perMemory.get(key) ?? null;
+    let fn: F | null = null;
+    try {
+      if (!this.modules.has(key)) {
+        const b = bytes();
+        this.modules.set(key, WebAssembly.validate(b) ? new WebAssembly.Module(b) : null);
+      }
+      const compiled = this.modules.get(key);
+      if (compiled != null) fn = new WebAssembly.Instance(compiled, { env: { memory } }).exports[this.exportName] as F;
+    } catch {
+      fn = null;
+    }
+    perMemory.set(key, fn);
+    return fn;
+  }
 }
 
 // --- max-pool 2x2 / stride 2 gradient ------------------------------------
@@ -300,32 +333,14 @@ export type FilterGrad1Fn = (
 /** Largest window the single-channel filter gradient keeps in registers. */
 export const FILTER_GRAD1_MAX_TAPS = 12;
 
-const filterGrad1Modules = new Map<string, WebAssembly.Module | null>();
-const filterGrad1Instances = new WeakMap<WebAssembly.Memory, Map<string, FilterGrad1Fn | null>>();
+
+const filterGrad1Kernels = new SpecialisedKernels<FilterGrad1Fn>('filterGrad1');
 
 /** The SIMD single-channel filter gradient for a kh×kw window, bound to `memory`, or null. */
 export function filterGrad1For(memory: WebAssembly.Memory | null, kh: number, kw: number, paddedWidth: number): FilterGrad1Fn | null {
   if (memory == null || kh * kw > FILTER_GRAD1_MAX_TAPS) return null;
   const key = `${kh}x${kw}/${paddedWidth}`;
-  let perMemory = filterGrad1Instances.get(memory);
-  if (perMemory == null) filterGrad1Instances.set(memory, (perMemory = new Map()));
-  if (perMemory.has(key)) return perMemory.get(key) ?? null;
-  let fn: FilterGrad1Fn | null = null;
-  try {
-    if (!filterGrad1Modules.has(key)) {
-      const bytes = filterGrad1Module(kh, kw, paddedWidth);
-      filterGrad1Modules.set(key, WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null);
-    }
-    const compiledModule = filterGrad1Modules.get(key);
-    if (compiledModule != null) {
-      const instance = new WebAssembly.Instance(compiledModule, { env: { memory } });
-      fn = instance.exports.filterGrad1 as FilterGrad1Fn;
-    }
-  } catch {
-    fn = null;
-  }
-  perMemory.set(key, fn);
-  return fn;
+  return filterGrad1Kernels.get(memory, key, () => filterGrad1Module(kh, kw, paddedWidth));
 }
 
 // --- Adam on the host, in double precision -------------------------------
@@ -670,55 +685,21 @@ function conv1Module(kh: number, kw: number, paddedWidth: number): Uint8Array<Ar
 
 export type Conv1Fn = FilterGrad1Fn;
 
-const conv1Modules = new Map<string, WebAssembly.Module | null>();
-const conv1Instances = new WeakMap<WebAssembly.Memory, Map<string, Conv1Fn | null>>();
+
+const conv1Kernels = new SpecialisedKernels<Conv1Fn>('conv1');
 
 /** The SIMD single-channel forward convolution for a kh×kw window, bound to `memory`, or null. */
 export function conv1For(memory: WebAssembly.Memory | null, kh: number, kw: number, paddedWidth: number): Conv1Fn | null {
   if (memory == null || kh * kw > FILTER_GRAD1_MAX_TAPS) return null;
   const key = `${kh}x${kw}/${paddedWidth}`;
-  let perMemory = conv1Instances.get(memory);
-  if (perMemory == null) conv1Instances.set(memory, (perMemory = new Map()));
-  if (perMemory.has(key)) return perMemory.get(key) ?? null;
-  let fn: Conv1Fn | null = null;
-  try {
-    if (!conv1Modules.has(key)) {
-      const bytes = conv1Module(kh, kw, paddedWidth);
-      conv1Modules.set(key, WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null);
-    }
-    const compiledModule = conv1Modules.get(key);
-    if (compiledModule != null) fn = new WebAssembly.Instance(compiledModule, { env: { memory } }).exports.conv1 as Conv1Fn;
-  } catch {
-    fn = null;
-  }
-  perMemory.set(key, fn);
-  return fn;
+  return conv1Kernels.get(memory, key, () => conv1Module(kh, kw, paddedWidth));
 }
 
 // --- filter gradient of a convolution, straight from NHWC x and dy -------
 
-/** Geometry a filterGradNhwc module is specialised to (a convolution's forward geometry). */
-export interface FilterGradGeometry {
-  inHeight: number;
-  inWidth: number;
-  inChannels: number;
-  outHeight: number;
-  outWidth: number;
-  outChannels: number;
-  filterHeight: number;
-  filterWidth: number;
-  strideHeight: number;
-  strideWidth: number;
-  padTop: number;
-  padLeft: number;
-}
+/** A convolution's forward geometry (NHWC, no dilation): what convNhwc and filterGradNhwc modules are specialised to. */
+export type ConvNhwcGeometry = Omit<WindowGeometry, 'batch'> & { inChannels: number; outChannels: number };
 
-/** The outputs o (of n) whose input o·s + t - p lies in [0, size): [lo, hi). */
-function tapRange(t: number, size: number, n: number, s: number, p: number): [number, number] {
-  const lo = Math.min(n, Math.max(0, Math.ceil((p - t) / s)));
-  const hi = Math.max(lo, Math.min(n, Math.floor((size - 1 + p - t) / s) + 1));
-  return [lo, hi];
-}
 
 /**
  * filterGradNhwc(x, dy, dw, images): dw[a, c, ci, co] += Σ x[b, oy·sh + a - pt, ox·sw + c - pl, ci]
@@ -734,7 +715,7 @@ function tapRange(t: number, size: number, n: number, s: number, p: number): [nu
  * the patch matrix or packing dy. A row of output pixels is unrolled, so every load has a
  * constant offset.
  */
-function filterGradNhwcModule(g: FilterGradGeometry): Uint8Array<ArrayBuffer> {
+function filterGradNhwcModule(g: ConvNhwcGeometry): Uint8Array<ArrayBuffer> {
   const X = 0, DY = 1, DW = 2, NB = 3;
   const BI = 4, XIMG = 5, DYIMG = 6, CIB = 7, COB = 8, OUTT = 9, XR = 10, DR = 11, R = 12;
   const XP = 13, DP = 14, N = 15;
@@ -820,52 +801,21 @@ export type FilterGradNhwcFn = (x: number, dy: number, dw: number, images: numbe
 /** Widest output row filterGradNhwc unrolls. */
 export const FILTER_GRAD_NHWC_MAX_WIDTH = 64;
 
-const filterGradNhwcModules = new Map<string, WebAssembly.Module | null>();
-const filterGradNhwcInstances = new WeakMap<WebAssembly.Memory, Map<string, FilterGradNhwcFn | null>>();
+
+const filterGradNhwcKernels = new SpecialisedKernels<FilterGradNhwcFn>('filterGradNhwc');
 
 /**
  * The SIMD filter gradient for one geometry bound to `memory`, or null (no memory, cin not a
  * multiple of 4, cout not a multiple of 8, rows wider than FILTER_GRAD_NHWC_MAX_WIDTH, or no SIMD).
  */
-export function filterGradNhwcFor(memory: WebAssembly.Memory | null, g: FilterGradGeometry): FilterGradNhwcFn | null {
+export function filterGradNhwcFor(memory: WebAssembly.Memory | null, g: ConvNhwcGeometry): FilterGradNhwcFn | null {
   if (memory == null || g.inChannels % 4 !== 0 || g.outChannels % 8 !== 0 || g.outWidth > FILTER_GRAD_NHWC_MAX_WIDTH) return null;
   if (g.outHeight <= 0 || g.outWidth <= 0) return null;
   const key = JSON.stringify(g);
-  let perMemory = filterGradNhwcInstances.get(memory);
-  if (perMemory == null) filterGradNhwcInstances.set(memory, (perMemory = new Map()));
-  if (perMemory.has(key)) return perMemory.get(key) ?? null;
-  let fn: FilterGradNhwcFn | null = null;
-  try {
-    if (!filterGradNhwcModules.has(key)) {
-      const bytes = filterGradNhwcModule(g);
-      filterGradNhwcModules.set(key, WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null);
-    }
-    const compiledModule = filterGradNhwcModules.get(key);
-    if (compiledModule != null) fn = new WebAssembly.Instance(compiledModule, { env: { memory } }).exports.filterGradNhwc as FilterGradNhwcFn;
-  } catch {
-    fn = null;
-  }
-  perMemory.set(key, fn);
-  return fn;
+  return filterGradNhwcKernels.get(memory, key, () => filterGradNhwcModule(g));
 }
 
 // --- convolution, NHWC, from a zero-padded input --------------------------
-
-/** Geometry a convNhwc module is specialised to: a convolution's forward geometry (NHWC, no dilation). */
-export interface ConvNhwcGeometry {
-  inHeight: number;
-  inWidth: number;
-  inChannels: number;
-  outHeight: number;
-  outWidth: number;
-  outChannels: number;
-  filterHeight: number;
-  filterWidth: number;
-  strideHeight: number;
-  strideWidth: number;
-  padTop: number;
-  padLeft: number;
-}
 
 /** Widest output row convNhwc unrolls. */
 export const CONV_NHWC_MAX_WIDTH = 64;
@@ -975,29 +925,14 @@ function convNhwcModule(g: ConvNhwcGeometry): Uint8Array<ArrayBuffer> {
 
 export type ConvNhwcFn = (x: number, w: number, y: number, images: number) => void;
 
-const convNhwcModules = new Map<string, WebAssembly.Module | null>();
-const convNhwcInstances = new WeakMap<WebAssembly.Memory, Map<string, ConvNhwcFn | null>>();
+
+const convNhwcKernels = new SpecialisedKernels<ConvNhwcFn>('convNhwc');
 
 /** The SIMD convolution for one geometry bound to `memory`, or null (cout not a multiple of 8, rows wider than CONV_NHWC_MAX_WIDTH, no SIMD). */
 export function convNhwcFor(memory: WebAssembly.Memory | null, g: ConvNhwcGeometry): ConvNhwcFn | null {
   if (memory == null || g.outChannels % 8 !== 0 || g.outWidth < 1 || g.outWidth > CONV_NHWC_MAX_WIDTH || g.outHeight < 1 || g.inChannels < 1) return null;
   const key = JSON.stringify(g);
-  let perMemory = convNhwcInstances.get(memory);
-  if (perMemory == null) convNhwcInstances.set(memory, (perMemory = new Map()));
-  if (perMemory.has(key)) return perMemory.get(key) ?? null;
-  let fn: ConvNhwcFn | null = null;
-  try {
-    if (!convNhwcModules.has(key)) {
-      const bytes = convNhwcModule(g);
-      convNhwcModules.set(key, WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null);
-    }
-    const compiledModule = convNhwcModules.get(key);
-    if (compiledModule != null) fn = new WebAssembly.Instance(compiledModule, { env: { memory } }).exports.convNhwc as ConvNhwcFn;
-  } catch {
-    fn = null;
-  }
-  perMemory.set(key, fn);
-  return fn;
+  return convNhwcKernels.get(memory, key, () => convNhwcModule(g));
 }
 
 // --- matrix product, summed in order ---------------------------------------
@@ -1114,27 +1049,12 @@ function gemmModule(k: number, n: number, aTransposed: boolean): Uint8Array<Arra
 
 export type GemmFn = (a: number, b: number, c: number, m: number) => void;
 
-const gemmModules = new Map<string, WebAssembly.Module | null>();
-const gemmInstances = new WeakMap<WebAssembly.Memory, Map<string, GemmFn | null>>();
+
+const gemmKernels = new SpecialisedKernels<GemmFn>('gemm');
 
 /** The SIMD product for inner size k, n columns (a multiple of 8) and a's layout, bound to `memory`, or null. */
 export function gemmFor(memory: WebAssembly.Memory | null, k: number, n: number, aTransposed: boolean): GemmFn | null {
   if (memory == null || n % 8 !== 0 || n < 8 || k < 1) return null;
   const key = `${k}/${n}/${aTransposed ? 't' : 'n'}`;
-  let perMemory = gemmInstances.get(memory);
-  if (perMemory == null) gemmInstances.set(memory, (perMemory = new Map()));
-  if (perMemory.has(key)) return perMemory.get(key) ?? null;
-  let fn: GemmFn | null = null;
-  try {
-    if (!gemmModules.has(key)) {
-      const bytes = gemmModule(k, n, aTransposed);
-      gemmModules.set(key, WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null);
-    }
-    const compiledModule = gemmModules.get(key);
-    if (compiledModule != null) fn = new WebAssembly.Instance(compiledModule, { env: { memory } }).exports.gemm as GemmFn;
-  } catch {
-    fn = null;
-  }
-  perMemory.set(key, fn);
-  return fn;
+  return gemmKernels.get(memory, key, () => gemmModule(k, n, aTransposed));
 }

@@ -22,7 +22,6 @@ export type KernelConfig = TfNamespace.KernelConfig;
 export type NamedAttrMap = TfNamespace.NamedAttrMap;
 export type NamedTensorInfoMap = TfNamespace.NamedTensorInfoMap;
 
-/** The parts of the wasm backend (`BackendWasm`) the kernels use. */
 /** Where a sliding window (convolution or pooling) falls on an NHWC input; channels are the caller's. */
 export interface WindowGeometry {
   batch: number;
@@ -38,6 +37,14 @@ export interface WindowGeometry {
   padLeft: number;
 }
 
+/** Along one axis of a sliding window: the outputs o (of n) whose input o·s + t - p lies in [0, size), as [lo, hi). */
+export function tapRange(t: number, size: number, n: number, s: number, p: number): [number, number] {
+  const lo = Math.min(n, Math.max(0, Math.ceil((p - t) / s)));
+  const hi = Math.max(lo, Math.min(n, Math.floor((size - 1 + p - t) / s) + 1));
+  return [lo, hi];
+}
+
+/** The parts of the wasm backend (`BackendWasm`) the kernels use. */
 export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: TfNamespace.DataType): TensorInfo;
   typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
