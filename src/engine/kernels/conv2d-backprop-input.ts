@@ -17,13 +17,10 @@
  */
 import {
   f32,
-  overrideKernel,
   padCropDilate4d,
   release,
-  runConfig,
   runKernel,
-  WASM,
-  type KernelConfig,
+  wrapWasmKernel,
   type NamedAttrMap,
   type TensorInfo,
   type Tf,
@@ -119,19 +116,10 @@ export function conv2DBackpropInputWasm(
 }
 
 export function registerConv2DBackpropInput(tf: Tf): void {
-  overrideKernel(tf, CONV2D_BACKPROP_INPUT, WASM, (original: KernelConfig | null) => ({
-    kernelName: CONV2D_BACKPROP_INPUT,
-    backendName: WASM,
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const a = attrs as unknown as Conv2DBackpropInputAttrs;
-      const be = backend as WasmBackendLike;
-      const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
-      const nchw = a.dataFormat === 'NCHW';
-      if ((nchw || dy.dtype !== 'float32' || filter.dtype !== 'float32') && original != null) {
-        return runConfig(original, be, inputs, attrs);
-      }
-      if (nchw) throw new Error('cnnc Conv2DBackpropInput: NCHW is not supported on wasm');
-      return conv2DBackpropInputWasm(tf, be, dy, filter, a);
-    },
-  }));
+  wrapWasmKernel(tf, CONV2D_BACKPROP_INPUT, ({ inputs, backend, attrs }) => {
+    const a = attrs as unknown as Conv2DBackpropInputAttrs;
+    const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+    if (a.dataFormat === 'NCHW' || dy.dtype !== 'float32' || filter.dtype !== 'float32') return null;
+    return conv2DBackpropInputWasm(tf, backend, dy, filter, a);
+  });
 }

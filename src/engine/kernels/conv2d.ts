@@ -10,19 +10,7 @@
  */
 import { padSingleChannel, type ConvGeometry } from './conv2d-backprop-filter.js';
 import { conv1For, convNhwcFor, FILTER_GRAD1_MAX_TAPS, wasmMemoryOf } from './simd.js';
-import {
-  f32,
-  overrideKernel,
-  release,
-  runConfig,
-  WASM,
-  type KernelConfig,
-  type NamedAttrMap,
-  type NamedTensorInfoMap,
-  type TensorInfo,
-  type Tf,
-  type WasmBackendLike,
-} from './util.js';
+import { f32, release, wrapWasmKernel, type TensorInfo, type Tf, type WasmBackendLike } from './util.js';
 
 export const CONV2D = 'Conv2D';
 
@@ -46,16 +34,7 @@ function ones(v: number | [number, number] | undefined): boolean {
  * order, so gives its bits, ~20% faster (a second conv layer, and the input gradient, which is
  * a convolution). Anything else goes to the stock kernel.
  */
-function convGeneral(
-  tf: Tf,
-  be: WasmBackendLike,
-  original: KernelConfig,
-  x: TensorInfo,
-  filter: TensorInfo,
-  a: Conv2DAttrs,
-  inputs: NamedTensorInfoMap,
-  attrs: NamedAttrMap | undefined,
-): TensorInfo | TensorInfo[] {
+function convGeneral(tf: Tf, be: WasmBackendLike, x: TensorInfo, filter: TensorInfo, a: Conv2DAttrs): TensorInfo | null {
   const [kh, kw, cin, cout] = filter.shape;
   const eligible =
     x.dtype === 'float32' &&
@@ -65,16 +44,16 @@ function convGeneral(
     x.shape[3] === cin &&
     cout % 8 === 0 &&
     ones(a.dilations);
-  if (!eligible) return runConfig(original, be, inputs, attrs);
+  if (!eligible) return null;
   const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
   const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
-  if (oh <= 0 || ow <= 0) return runConfig(original, be, inputs, attrs);
+  if (oh <= 0 || ow <= 0) return null;
   const [n, h, w] = x.shape;
   const fn = convNhwcFor(wasmMemoryOf(be), {
     inHeight: h, inWidth: w, inChannels: cin, outHeight: oh, outWidth: ow, outChannels: cout,
     filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, padTop: info.padInfo.top, padLeft: info.padInfo.left,
   });
-  if (fn == null) return runConfig(original, be, inputs, attrs);
+  if (fn == null) return null;
   const y = be.makeOutput([n, oh, ow, cout], 'float32');
   // Views after allocating: allocation may grow (and so replace) the heap.
   fn(f32(be, x).byteOffset, f32(be, filter).byteOffset, f32(be, y).byteOffset, n);
@@ -82,54 +61,45 @@ function convGeneral(
 }
 
 export function registerConv2D(tf: Tf): void {
-  if (tf.getKernel(CONV2D, WASM) == null) return;
-  overrideKernel(tf, CONV2D, WASM, (original: KernelConfig | null) => {
-    if (original == null) throw new Error('cnnc engine: no wasm Conv2D kernel to wrap');
-    return {
-      kernelName: CONV2D,
-      backendName: WASM,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const be = backend as WasmBackendLike;
-        const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
-        const a = attrs as unknown as Conv2DAttrs;
-        const [kh, kw, cin, cout] = filter.shape;
-        const simple =
-          x.dtype === 'float32' &&
-          filter.dtype === 'float32' &&
-          a.dataFormat !== 'NCHW' &&
-          x.shape.length === 4 &&
-          x.shape[3] === 1 &&
-          cin === 1 &&
-          cout % 4 === 0 &&
-          kh * kw <= FILTER_GRAD1_MAX_TAPS &&
-          ones(a.strides) &&
-          ones(a.dilations);
-        if (!simple) return convGeneral(tf, be, original, x, filter, a, inputs, attrs);
-        const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
-        const fn = conv1For(wasmMemoryOf(be), kh, kw, info.outWidth + kw - 1);
-        if (fn == null || info.outHeight <= 0 || info.outWidth <= 0) return runConfig(original, be, inputs, attrs);
-        const g: ConvGeometry = {
-          batch: info.batchSize,
-          inHeight: info.inHeight,
-          inWidth: info.inWidth,
-          inChannels: 1,
-          outHeight: info.outHeight,
-          outWidth: info.outWidth,
-          filterHeight: kh,
-          filterWidth: kw,
-          strideHeight: 1,
-          strideWidth: 1,
-          padTop: info.padInfo.top,
-          padLeft: info.padInfo.left,
-        };
-        const hp = g.outHeight + kh - 1;
-        const wp = g.outWidth + kw - 1;
-        const padded = padSingleChannel(be, x, g);
-        const y = be.makeOutput([g.batch, g.outHeight, g.outWidth, cout], 'float32');
-        fn(f32(be, padded).byteOffset, f32(be, filter).byteOffset, f32(be, y).byteOffset, g.batch, g.outHeight, g.outWidth, cout * 4, hp * wp * 4, wp * 4);
-        release(be, padded);
-        return y;
-      },
+  wrapWasmKernel(tf, CONV2D, ({ inputs, backend: be, attrs }) => {
+    const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
+    const a = attrs as unknown as Conv2DAttrs;
+    const [kh, kw, cin, cout] = filter.shape;
+    const simple =
+      x.dtype === 'float32' &&
+      filter.dtype === 'float32' &&
+      a.dataFormat !== 'NCHW' &&
+      x.shape.length === 4 &&
+      x.shape[3] === 1 &&
+      cin === 1 &&
+      cout % 4 === 0 &&
+      kh * kw <= FILTER_GRAD1_MAX_TAPS &&
+      ones(a.strides) &&
+      ones(a.dilations);
+    if (!simple) return convGeneral(tf, be, x, filter, a);
+    const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+    const fn = conv1For(wasmMemoryOf(be), kh, kw, info.outWidth + kw - 1);
+    if (fn == null || info.outHeight <= 0 || info.outWidth <= 0) return null;
+    const g: ConvGeometry = {
+      batch: info.batchSize,
+      inHeight: info.inHeight,
+      inWidth: info.inWidth,
+      inChannels: 1,
+      outHeight: info.outHeight,
+      outWidth: info.outWidth,
+      filterHeight: kh,
+      filterWidth: kw,
+      strideHeight: 1,
+      strideWidth: 1,
+      padTop: info.padInfo.top,
+      padLeft: info.padInfo.left,
     };
+    const hp = g.outHeight + kh - 1;
+    const wp = g.outWidth + kw - 1;
+    const padded = padSingleChannel(be, x, g);
+    const y = be.makeOutput([g.batch, g.outHeight, g.outWidth, cout], 'float32');
+    fn(f32(be, padded).byteOffset, f32(be, filter).byteOffset, f32(be, y).byteOffset, g.batch, g.outHeight, g.outWidth, cout * 4, hp * wp * 4, wp * 4);
+    release(be, padded);
+    return y;
   });
 }

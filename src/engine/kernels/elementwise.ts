@@ -11,7 +11,7 @@
  * stays NaN.
  */
 import { elementwiseFor, wasmMemoryOf, type ElementwiseFns } from './simd.js';
-import { f32, overrideKernel, runConfig, WASM, type KernelConfig, type TensorInfo, type Tf, type WasmBackendLike } from './util.js';
+import { f32, wrapWasmKernel, type TensorInfo, type Tf, type WasmBackendLike } from './util.js';
 
 export const MULTIPLY = 'Multiply';
 export const ADD = 'Add';
@@ -39,60 +39,38 @@ function fnsOf(backend: WasmBackendLike): ElementwiseFns | null {
 }
 
 function binary(tf: Tf, name: string, which: 'mul' | 'add'): void {
-  if (tf.getKernel(name, WASM) == null) return;
-  overrideKernel(tf, name, WASM, (original: KernelConfig | null) => {
-    if (original == null) throw new Error(`cnnc engine: no wasm ${name} kernel to wrap`);
-    return {
-      kernelName: name,
-      backendName: WASM,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const be = backend as WasmBackendLike;
-        const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
-        const fns = eligible(a, b) ? fnsOf(be) : null;
-        if (fns != null) {
-          const n = size(a);
-          if (sameShape(a, b) && n >= MIN_SIZE && n % 4 === 0) {
-            const out = be.makeOutput(a.shape, 'float32');
-            fns[which](f32(be, a).byteOffset, f32(be, b).byteOffset, f32(be, out).byteOffset, n * 4);
-            return out;
-          }
-          if (which === 'add') {
-            // x + bias or bias + x, the bias along the last axis.
-            const [x, bias] = b.shape.length === 1 && a.shape.length > 1 ? [a, b] : [b, a];
-            const c = bias.shape[0];
-            const nx = size(x);
-            if (bias.shape.length === 1 && x.shape.length > 1 && x.shape[x.shape.length - 1] === c && c % 4 === 0 && nx >= MIN_SIZE) {
-              const out = be.makeOutput(x.shape, 'float32');
-              fns.addBias(f32(be, x).byteOffset, f32(be, bias).byteOffset, f32(be, out).byteOffset, nx / c, c * 4);
-              return out;
-            }
-          }
-        }
-        return runConfig(original, be, inputs, attrs);
-      },
-    };
+  wrapWasmKernel(tf, name, ({ inputs, backend: be }) => {
+    const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
+    const fns = eligible(a, b) ? fnsOf(be) : null;
+    if (fns == null) return null;
+    const n = size(a);
+    if (sameShape(a, b) && n >= MIN_SIZE && n % 4 === 0) {
+      const out = be.makeOutput(a.shape, 'float32');
+      fns[which](f32(be, a).byteOffset, f32(be, b).byteOffset, f32(be, out).byteOffset, n * 4);
+      return out;
+    }
+    if (which !== 'add') return null;
+    // x + bias or bias + x, the bias along the last axis.
+    const [x, bias] = b.shape.length === 1 && a.shape.length > 1 ? [a, b] : [b, a];
+    const c = bias.shape[0];
+    const nx = size(x);
+    if (!(bias.shape.length === 1 && x.shape.length > 1 && x.shape[x.shape.length - 1] === c && c % 4 === 0 && nx >= MIN_SIZE)) return null;
+    const out = be.makeOutput(x.shape, 'float32');
+    fns.addBias(f32(be, x).byteOffset, f32(be, bias).byteOffset, f32(be, out).byteOffset, nx / c, c * 4);
+    return out;
   });
 }
 
 function unary(tf: Tf, name: string, which: 'relu' | 'step'): void {
-  if (tf.getKernel(name, WASM) == null) return;
-  overrideKernel(tf, name, WASM, (original: KernelConfig | null) => {
-    if (original == null) throw new Error(`cnnc engine: no wasm ${name} kernel to wrap`);
-    return {
-      kernelName: name,
-      backendName: WASM,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const be = backend as WasmBackendLike;
-        const { x } = inputs as { x: TensorInfo };
-        const n = size(x);
-        const alpha = (attrs as { alpha?: number } | undefined)?.alpha ?? 0;
-        const fns = eligible(x) && n >= MIN_SIZE && n % 4 === 0 && alpha === 0 ? fnsOf(be) : null;
-        if (fns == null) return runConfig(original, be, inputs, attrs);
-        const out = be.makeOutput(x.shape, 'float32');
-        fns[which](f32(be, x).byteOffset, f32(be, out).byteOffset, n * 4);
-        return out;
-      },
-    };
+  wrapWasmKernel(tf, name, ({ inputs, backend: be, attrs }) => {
+    const { x } = inputs as { x: TensorInfo };
+    const n = size(x);
+    const alpha = (attrs as { alpha?: number } | undefined)?.alpha ?? 0;
+    const fns = eligible(x) && n >= MIN_SIZE && n % 4 === 0 && alpha === 0 ? fnsOf(be) : null;
+    if (fns == null) return null;
+    const out = be.makeOutput(x.shape, 'float32');
+    fns[which](f32(be, x).byteOffset, f32(be, out).byteOffset, n * 4);
+    return out;
   });
 }
 

@@ -8,7 +8,7 @@
  * these kernels share the input's data and bump its reference count, as the
  * cpu backend and wasm's own Reshape do.
  */
-import { overrideKernel, runConfig, WASM, type TensorInfo, type Tf } from './util.js';
+import { wrapWasmKernel, type TensorInfo, type Tf } from './util.js';
 
 export const IDENTITY = 'Identity';
 export const CAST = 'Cast';
@@ -23,29 +23,12 @@ function share(backend: RefCounted, x: TensorInfo): TensorInfo {
 }
 
 export function registerIdentity(tf: Tf): void {
-  if (tf.getKernel(IDENTITY, WASM) != null) {
-    overrideKernel(tf, IDENTITY, WASM, (original) => ({
-      kernelName: IDENTITY,
-      backendName: WASM,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const x = inputs.x as TensorInfo;
-        if (x.dtype === 'string' && original != null) return runConfig(original, backend as never, inputs, attrs);
-        return share(backend as RefCounted, x);
-      },
-    }));
-  }
-  if (tf.getKernel(CAST, WASM) != null) {
-    overrideKernel(tf, CAST, WASM, (original) => {
-      if (original == null) throw new Error('cnnc engine: no wasm Cast kernel to wrap');
-      return {
-        kernelName: CAST,
-        backendName: WASM,
-        kernelFunc: ({ inputs, backend, attrs }) => {
-          const x = inputs.x as TensorInfo;
-          if (attrs?.dtype === x.dtype && x.dtype !== 'string') return share(backend as RefCounted, x);
-          return runConfig(original, backend as never, inputs, attrs);
-        },
-      };
-    });
-  }
+  wrapWasmKernel(tf, IDENTITY, ({ inputs, backend }) => {
+    const x = inputs.x as TensorInfo;
+    return x.dtype === 'string' ? null : share(backend as unknown as RefCounted, x);
+  });
+  wrapWasmKernel(tf, CAST, ({ inputs, backend, attrs }) => {
+    const x = inputs.x as TensorInfo;
+    return attrs?.dtype === x.dtype && x.dtype !== 'string' ? share(backend as unknown as RefCounted, x) : null;
+  });
 }

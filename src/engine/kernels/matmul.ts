@@ -19,13 +19,12 @@
 import { gemmFor, wasmMemoryOf } from './simd.js';
 import {
   f32,
-  overrideKernel,
   release,
   reshape,
   runConfig,
   transpose,
   transposeMatrix,
-  WASM,
+  wrapWasmKernel,
   type KernelConfig,
   type NamedAttrMap,
   type NamedTensorInfoMap,
@@ -191,16 +190,7 @@ function matMulViaXnn(
 }
 
 function register(tf: Tf, name: string, fused: boolean): void {
-  if (tf.getKernel(name, WASM) == null) return; // wasm backend not loaded
-  overrideKernel(tf, name, WASM, (original) => {
-    if (original == null) throw new Error(`cnnc engine: no wasm ${name} kernel to wrap`);
-    return {
-      kernelName: name,
-      backendName: WASM,
-      kernelFunc: ({ inputs, backend, attrs }) =>
-        matMulViaXnn(tf, original, backend as WasmBackendLike, inputs, attrs ?? {}, fused),
-    };
-  });
+  wrapWasmKernel(tf, name, ({ inputs, backend, attrs, original }) => matMulViaXnn(tf, original, backend, inputs, attrs ?? {}, fused));
 }
 
 export function registerMatMul(tf: Tf): void {

@@ -8,7 +8,7 @@
  * wasm AvgPool kernel (XNNPACK, SIMD; ~0.3 ms), then scaled by N. Small
  * tensors and every other reduction go to the stock kernel.
  */
-import { f32, overrideKernel, release, runConfig, runKernel, reshape, WASM, type TensorInfo, type Tf, type WasmBackendLike } from './util.js';
+import { f32, release, runKernel, reshape, WASM, wrapWasmKernel, type TensorInfo, type Tf } from './util.js';
 
 export const SUM = 'Sum';
 
@@ -24,39 +24,32 @@ export function leadingPrefix(axes: number[], rank: number): number {
 }
 
 export function registerSum(tf: Tf): void {
-  if (tf.getKernel(SUM, WASM) == null || tf.getKernel('AvgPool', WASM) == null) return;
-  overrideKernel(tf, SUM, WASM, (original) => {
-    if (original == null) throw new Error('cnnc engine: no wasm Sum kernel to wrap');
-    return {
-      kernelName: SUM,
-      backendName: WASM,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const be = backend as WasmBackendLike;
-        const x = inputs.x as TensorInfo;
-        const axisAttr = (attrs ?? {}).axis as number | number[] | undefined;
-        const keepDims = (attrs ?? {}).keepDims === true;
-        const rank = x.shape.length;
-        const axes = axisAttr == null ? [] : Array.isArray(axisAttr) ? axisAttr : [axisAttr];
-        const size = x.shape.reduce((p, q) => p * q, 1);
-        const k = x.dtype === 'float32' && size >= MIN_SIZE ? leadingPrefix(axes, rank) : 0;
-        if (k === 0) return runConfig(original, be, inputs, attrs);
-        const rows = x.shape.slice(0, k).reduce((p, q) => p * q, 1);
-        const kept = x.shape.slice(k);
-        const cols = kept.reduce((p, q) => p * q, 1);
-        const image = reshape(tf, be, x, [1, rows, 1, cols]);
-        const mean = runKernel(tf, 'AvgPool', be, { x: image }, {
-          filterSize: [rows, 1],
-          strides: [rows, 1],
-          pad: 'valid',
-        });
-        release(be, image);
-        const values = f32(be, mean);
-        for (let c = 0; c < cols; c++) values[c] *= rows;
-        const outShape = keepDims ? [...x.shape.slice(0, k).map(() => 1), ...kept] : kept;
-        const out = reshape(tf, be, mean, outShape);
-        release(be, mean);
-        return out;
-      },
-    };
+  // The sum is computed as an average pool, so both must be there.
+  if (tf.getKernel('AvgPool', WASM) == null) return;
+  wrapWasmKernel(tf, SUM, ({ inputs, backend: be, attrs }) => {
+    const x = inputs.x as TensorInfo;
+    const axisAttr = (attrs ?? {}).axis as number | number[] | undefined;
+    const keepDims = (attrs ?? {}).keepDims === true;
+    const rank = x.shape.length;
+    const axes = axisAttr == null ? [] : Array.isArray(axisAttr) ? axisAttr : [axisAttr];
+    const size = x.shape.reduce((p, q) => p * q, 1);
+    const k = x.dtype === 'float32' && size >= MIN_SIZE ? leadingPrefix(axes, rank) : 0;
+    if (k === 0) return null;
+    const rows = x.shape.slice(0, k).reduce((p, q) => p * q, 1);
+    const kept = x.shape.slice(k);
+    const cols = kept.reduce((p, q) => p * q, 1);
+    const image = reshape(tf, be, x, [1, rows, 1, cols]);
+    const mean = runKernel(tf, 'AvgPool', be, { x: image }, {
+      filterSize: [rows, 1],
+      strides: [rows, 1],
+      pad: 'valid',
+    });
+    release(be, image);
+    const values = f32(be, mean);
+    for (let c = 0; c < cols; c++) values[c] *= rows;
+    const outShape = keepDims ? [...x.shape.slice(0, k).map(() => 1), ...kept] : kept;
+    const out = reshape(tf, be, mean, outShape);
+    release(be, mean);
+    return out;
   });
 }

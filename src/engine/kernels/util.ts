@@ -150,6 +150,34 @@ export function runConfig(
   return config.kernelFunc({ inputs, backend: backend as object, attrs });
 }
 
+/** What a wrapping kernel is called with: tfjs' arguments, plus the kernel it replaced. */
+export interface WrappedCall {
+  inputs: NamedTensorInfoMap;
+  backend: WasmBackendLike;
+  attrs: NamedAttrMap | undefined;
+  original: KernelConfig;
+}
+
+/**
+ * Replaces tfjs' wasm kernel `name` with `run`, which computes the cases it is made for and
+ * returns null for the rest, which the replaced kernel then computes. Nothing happens when the
+ * wasm backend is not loaded.
+ */
+export function wrapWasmKernel(tf: Tf, name: string, run: (call: WrappedCall) => TensorInfo | TensorInfo[] | null): void {
+  if (tf.getKernel(name, WASM) == null) return;
+  overrideKernel(tf, name, WASM, (original) => {
+    if (original == null) throw new Error(`cnnc engine: no wasm ${name} kernel to wrap`);
+    return {
+      kernelName: name,
+      backendName: WASM,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const be = backend as WasmBackendLike;
+        return run({ inputs, backend: be, attrs, original }) ?? runConfig(original, be, inputs, attrs);
+      },
+    };
+  });
+}
+
 /** Releases intermediate kernel outputs. */
 export function release(backend: WasmBackendLike, ...infos: Array<TensorInfo | null | undefined>): void {
   for (const info of infos) if (info != null) backend.disposeData(info.dataId);
