@@ -156,7 +156,7 @@ export function loadText(file: string, text: string): LoadResult {
   }
 
   const simple = parseSubset(text);
-  if (simple) return { ok: true, file, text, doc: simple.value, locate: locateInSubset(simple.root, at), diagnostics: [] };
+  if (simple) return { ok: true, file, text, doc: simple.value, locate: locateInSubset(simple, at), diagnostics: [] };
   return loadWithYaml(file, text, at, diag);
 }
 

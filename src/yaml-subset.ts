@@ -17,12 +17,6 @@ export type SubsetNode =
   | { kind: 'seq'; start: number; value: unknown[]; items: SubsetNode[] }
   | { kind: 'scalar'; start: number; value: string | number | boolean | null };
 
-export interface SubsetDocument {
-  /** The plain JS value, as yaml's toJS gives it. */
-  value: unknown;
-  root: SubsetNode;
-}
-
 /** Nesting beyond this is left to yaml (which measures and refuses MAX_DEPTH itself). */
 const MAX_SUBSET_DEPTH = 32;
 
@@ -45,11 +39,14 @@ const INT = /^-?[0-9]{1,15}$/;
 /** Core-schema floats with a fraction, an exponent or both (never .inf or .nan). */
 const FLOAT = /^-?(?:(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)$/;
 
+/** yaml's toJS defines __proto__ as an own property, and a core-schema word is not a string key. */
+const plainKey = (key: string) => key !== '__proto__' && !NULL_WORDS.has(key) && !BOOL_WORDS.has(key);
+
 class Unsupported extends Error {}
 const UNSUPPORTED = new Unsupported();
 
 /** The document if it lies within the subset, else undefined. */
-export function parseSubset(text: string): SubsetDocument | undefined {
+export function parseSubset(text: string): SubsetNode | undefined {
   if (UNSUPPORTED_CHAR.test(text)) return undefined;
   try {
     return new SubsetParser(text).document();
@@ -67,13 +64,13 @@ class SubsetParser {
 
   constructor(private readonly text: string) {}
 
-  document(): SubsetDocument {
+  document(): SubsetNode {
     this.skipBlankLines();
     if (this.pos >= this.text.length) throw UNSUPPORTED; // empty: yaml words that error
     const indent = this.indentAt(this.pos);
     const root = this.block(indent, this.pos + indent, 0);
     if (this.pos < this.text.length) throw UNSUPPORTED; // e.g. a less indented line after it
-    return { value: root.value, root };
+    return root;
   }
 
   /** A block collection whose first item begins at `p`, in column `col`. */
@@ -92,8 +89,7 @@ class SubsetParser {
       const keyEnd = this.keyEnd(p);
       if (keyEnd === undefined) throw UNSUPPORTED;
       const key = this.text.slice(p, keyEnd);
-      // yaml's toJS defines __proto__ as an own property; a core-schema word is not a string key.
-      if (entries.has(key) || key === '__proto__' || NULL_WORDS.has(key) || BOOL_WORDS.has(key)) throw UNSUPPORTED;
+      if (entries.has(key) || !plainKey(key)) throw UNSUPPORTED;
       const q = this.skipSpaces(keyEnd + 1);
       let entry: SubsetNode;
       if (this.atLineEnd(q)) {
@@ -175,7 +171,7 @@ class SubsetParser {
       // `{a: 1}` only: `{a:1}`, `{a}` and `{a: }` mean other things in flow context.
       if (keyEnd === undefined || this.text.charCodeAt(keyEnd + 1) !== 0x20) throw UNSUPPORTED;
       const key = this.text.slice(p, keyEnd);
-      if (node.entries.has(key) || key === '__proto__' || NULL_WORDS.has(key) || BOOL_WORDS.has(key)) throw UNSUPPORTED;
+      if (node.entries.has(key) || !plainKey(key)) throw UNSUPPORTED;
       const child = this.inline(this.skipSpaces(keyEnd + 1), depth + 1, true);
       node.value[key] = child.value;
       node.entries.set(key, { keyStart: p, node: child });
