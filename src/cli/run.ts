@@ -30,7 +30,12 @@ export interface RunOptions {
   json: boolean;
   /** --backend was given (rerun otherwise keeps the record's backend). */
   backendGiven: boolean;
+  /** --seed: replaces the config's seed for this run (a seed study without editing the file). */
+  seed?: number;
 }
+
+/** The schema's range for `seed`. */
+const MAX_SEED = 2 ** 32 - 1;
 
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
@@ -100,8 +105,11 @@ interface Plan {
 }
 
 export async function runCommand(config: string, o: RunOptions): Promise<number> {
-  const c = checked(config);
-  if (c instanceof Refusal) return c.message ? refuse(c) : c.code;
+  const checkedConfig = checked(config);
+  if (checkedConfig instanceof Refusal) return checkedConfig.message ? refuse(checkedConfig) : checkedConfig.code;
+  // The override lands in the resolved config, so resolved.yaml, the config hash, the manifest
+  // and a later `cnnc rerun` all carry the seed the run actually used.
+  const c = o.seed === undefined ? checkedConfig : { ...checkedConfig, experiment: { ...checkedConfig.experiment!, seed: o.seed } };
   let dataFiles;
   try {
     dataFiles = dataHashes();
@@ -299,12 +307,18 @@ export const runOptions: Readonly<Record<string, Option>> = {
 export const spec: ArgSpec = {
   // Optional: --resume names a run directory instead; the handler wants exactly one of the two.
   positionals: [{ name: 'config', describe: 'Experiment YAML file' }],
-  options: { ...runOptions, resume: { type: 'string', arg: 'run-dir', describe: 'Continue an interrupted run directory from its last complete epoch' } },
+  options: {
+    ...runOptions,
+    seed: { type: 'number', arg: 'n', describe: "Use this seed instead of the config's (recorded in resolved.yaml and the manifest)" },
+    resume: { type: 'string', arg: 'run-dir', describe: 'Continue an interrupted run directory from its last complete epoch' },
+  },
 };
 
 export function options(args: Record<string, unknown>): RunOptions | string {
   const workers = Number(args.workers ?? 0);
   if (!Number.isInteger(workers) || workers < 0 || workers > 64) return `--workers must be a whole number from 0 to 64, got ${String(args.workers)}`;
+  const seed = args.seed === undefined ? undefined : Number(args.seed);
+  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED)) return `--seed must be a whole number from 0 to ${MAX_SEED}, got ${String(args.seed)}`;
   return {
     runsDir: args['runs-dir'] === undefined ? '' : String(args['runs-dir']),
     backend: (args.backend ?? 'auto') as BackendName,
@@ -312,6 +326,7 @@ export function options(args: Record<string, unknown>): RunOptions | string {
     workers,
     quiet: Boolean(args.quiet),
     json: Boolean(args.json),
+    ...(seed === undefined ? {} : { seed }),
   };
 }
 
@@ -320,6 +335,7 @@ export async function handler(args: Record<string, unknown>): Promise<number> {
   if (typeof o === 'string') return refuse(new Refusal(o, 2));
   if (typeof args.resume === 'string') {
     if (args.config !== undefined) return refuse(new Refusal('give either a config or --resume <run-dir>, not both', 2));
+    if (o.seed !== undefined) return refuse(new Refusal('--seed cannot change a run being resumed; start a new one with cnnc run <config> --seed N', 2));
     return resumeCommand(args.resume, o);
   }
   if (args.config === undefined) return refuse(new Refusal('cnnc run needs a config file (or --resume <run-dir>)', 2));

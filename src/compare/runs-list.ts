@@ -24,6 +24,8 @@ export interface RunRow {
   /** The manifest's status, or 'unreadable'. */
   status: string;
   backend: string | null;
+  /** From the manifest: runs of one config told apart in a seed study. */
+  seed: number | null;
   params: number | null;
   /** The last evaluate stage's accuracy. */
   testAccuracy: number | null;
@@ -83,6 +85,7 @@ function runRow(runsDir: string, name: string, run: string): RunRow {
     when: minuteUtc(timestampFromDirName(run)),
     status: 'unreadable',
     backend: null,
+    seed: null,
     params: readParams(dir),
     testAccuracy: finalTestAccuracy(readResults(dir)),
     durationSeconds: null,
@@ -106,6 +109,7 @@ function runRow(runsDir: string, name: string, run: string): RunRow {
     when: startedAt ? minuteUtc(startedAt) : row.when,
     status: m.status,
     backend: typeof m.backend?.name === 'string' ? m.backend.name : null,
+    seed: Number.isInteger(m.seed) ? (m.seed as number) : null,
     durationSeconds: seconds,
     ...(typeof m.error === 'string' ? { error: m.error } : {}),
   };
@@ -162,16 +166,17 @@ export function formatDuration(seconds: number | null): string {
 }
 
 export function formatRuns(rows: readonly RunRow[]): string {
-  const header = ['name', 'started (UTC)', 'status', 'backend', 'params', 'test acc', 'duration', 'run directory'];
+  const header = ['name', 'started (UTC)', 'status', 'backend', 'seed', 'params', 'test acc', 'duration', 'run directory'];
   const body = rows.map((r) => [
     r.name,
     r.when,
     r.status,
     r.backend ?? '—',
+    r.seed === null ? '—' : String(r.seed),
     r.params === null ? '—' : count(r.params),
     r.testAccuracy === null ? '—' : percent(r.testAccuracy),
     formatDuration(r.durationSeconds),
     r.dir,
   ]);
-  return table([header, ...body], 'llllrrrl').join('\n');
+  return table([header, ...body], 'llllrrrrl').join('\n');
 }

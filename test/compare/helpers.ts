@@ -33,6 +33,8 @@ export interface FakeRun {
   seconds?: number;
   status?: RunStatus;
   backend?: string;
+  /** The manifest's seed; the config's when omitted. */
+  seed?: number;
   /** Per train/finetune stage index: the loss of each epoch (accuracy is derived from it). */
   losses?: Record<number, number[]>;
   /** Per evaluate stage index: test accuracy (loss is derived from it). */
@@ -54,7 +56,7 @@ export function fakeRun(runsDir: string, r: FakeRun): string {
     configHash: hash,
     configFile: r.config,
     dataFiles: [],
-    seed: exp.seed,
+    seed: r.seed ?? exp.seed,
     backend: { name: r.backend ?? 'wasm', version: '4.22.0', workers: 4 },
     startedAt: r.startedAt,
     endedAt: null,

@@ -62,6 +62,8 @@ describe('cnnc run arguments', () => {
       [['run', cfg, '--workers', 'two'], "--workers needs a number, got 'two'"],
       [['run', cfg, '--runs-dir'], '--runs-dir needs a value'],
       [['run', cfg, '--resum', 'x'], 'unknown option --resum; did you mean --resume?'],
+      [['run', cfg, '--seed', 'x'], "--seed needs a number, got 'x'"],
+      [['rerun', 'somewhere', '--seed', '3'], 'unknown option --seed'],
       [['rerun'], 'missing <dir>: a run directory'],
       [['rerun', 'a', 'b'], "unexpected argument 'b'"],
     ];
@@ -73,6 +75,14 @@ describe('cnnc run arguments', () => {
     // The handler's own checks: a config or --resume, and the worker range.
     expect(cnnc(['run']).code).toBe(2);
     expect(cnnc(['run', cfg, '--workers', '65']).stderr).toMatch(/--workers must be a whole number from 0 to 64/);
+    for (const seed of ['1.5', '4294967296', '-1']) {
+      const r = cnnc(['run', cfg, `--seed=${seed}`]);
+      expect(r.code, seed).toBe(2);
+      expect(r.stderr).toBe(`cnnc: error: --seed must be a whole number from 0 to 4294967295, got ${seed}\n`);
+    }
+    const resumed = cnnc(['run', '--resume', tmp, '--seed', '3']);
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toMatch(/--seed cannot change a run being resumed/);
   });
 
   it('shows each command its options', () => {
@@ -134,6 +144,25 @@ describe('cnnc run', () => {
     expect(json(join(again, 'manifest.json')).rerunOf).toBe(dir);
     expect(metrics(again)).toEqual(metrics(dir));
     expect(json(join(again, 'results.json'))).toEqual(json(join(dir, 'results.json')));
+  });
+
+  it('--seed runs exactly what the config with that seed written into it runs, and records it', () => {
+    const seeded = join(tmp, 'runs-seed');
+    const edited = join(tmp, 'small-seed9.yaml');
+    writeFileSync(edited, readFileSync(cfg, 'utf8').replace('seed: 5', 'seed: 9'));
+    expect(cnnc(['run', cfg, '--seed', '9', '--backend', 'wasm', '--runs-dir', seeded, '--workers', '1', '-q']).code).toBe(0);
+    expect(cnnc(['run', edited, '--backend', 'wasm', '--runs-dir', seeded, '--workers', '1', '-q']).code).toBe(0);
+    const dirs = runDirs(seeded, 'small');
+    expect(dirs).toHaveLength(2);
+    // config.yaml is the file as given: the flag's run keeps seed 5 there, its resolved.yaml has 9.
+    const flagDir = dirs.find((d) => readFileSync(join(d, 'config.yaml'), 'utf8').includes('seed: 5'))!;
+    const fileDir = dirs.find((d) => d !== flagDir)!;
+    expect(json(join(flagDir, 'manifest.json')).seed).toBe(9);
+    expect(readFileSync(join(flagDir, 'resolved.yaml'), 'utf8')).toBe(readFileSync(join(fileDir, 'resolved.yaml'), 'utf8'));
+    expect(flagDir.slice(-8)).toBe(fileDir.slice(-8)); // the same config hash
+    expect(metrics(flagDir)).toEqual(metrics(fileDir));
+    const [seed5] = runDirs(runs, 'small');
+    expect(metrics(flagDir)).not.toEqual(metrics(seed5));
   });
 
   it('rerun refuses a record whose data changed', () => {
