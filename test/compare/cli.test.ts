@@ -81,13 +81,13 @@ describe('cnnc runs', () => {
 
   it('lists runs as a table and as JSON', () => {
     const runs = join(dir, 'listed');
-    fakeRun(runs, { config: 'configs/mnist-valid.yaml', startedAt: '2026-12-04T16:02:40.000Z', seconds: 221, accuracy: { 3: 0.9887 } });
+    fakeRun(runs, { config: 'configs/mnist-valid.yaml', startedAt: '2026-12-04T16:02:40.000Z', seconds: 221, seed: 3, accuracy: { 3: 0.9887 } });
     const r = cnnc('runs', '--dir', runs);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^mnist-cnn-valid +2026-12-04T16:02Z +complete +wasm +225,034 +98\.87% +3m 41s +\S+$/m);
+    expect(r.stdout).toMatch(/^mnist-cnn-valid +2026-12-04T16:02Z +complete +wasm +3 +225,034 +98\.87% +3m 41s +\S+$/m);
     const j = JSON.parse(cnnc('runs', '--dir', runs, '--json').stdout);
     expect(j).toHaveLength(1);
-    expect(j[0]).toMatchObject({ name: 'mnist-cnn-valid', status: 'complete', params: 225_034, testAccuracy: 0.9887, durationSeconds: 221 });
+    expect(j[0]).toMatchObject({ name: 'mnist-cnn-valid', status: 'complete', seed: 3, params: 225_034, testAccuracy: 0.9887, durationSeconds: 221 });
   });
 
   it('takes --runs-dir for --dir, and refuses a stray argument', () => {
