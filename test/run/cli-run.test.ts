@@ -157,12 +157,14 @@ describe('cnnc run', () => {
     // config.yaml is the file as given: the flag's run keeps seed 5 there, its resolved.yaml has 9.
     const flagDir = dirs.find((d) => readFileSync(join(d, 'config.yaml'), 'utf8').includes('seed: 5'))!;
     const fileDir = dirs.find((d) => d !== flagDir)!;
-    expect(json(join(flagDir, 'manifest.json')).seed).toBe(9);
+    const [flagRun, fileRun] = [flagDir, fileDir].map((d) => json(join(d, 'manifest.json')));
+    expect(flagRun.seed).toBe(9);
+    expect(flagRun.configHash).toBe(fileRun.configHash);
     expect(readFileSync(join(flagDir, 'resolved.yaml'), 'utf8')).toBe(readFileSync(join(fileDir, 'resolved.yaml'), 'utf8'));
-    expect(flagDir.slice(-8)).toBe(fileDir.slice(-8)); // the same config hash
     expect(metrics(flagDir)).toEqual(metrics(fileDir));
-    const [seed5] = runDirs(runs, 'small');
-    expect(metrics(flagDir)).not.toEqual(metrics(seed5));
+    const unseeded = join(tmp, 'runs-seed5');
+    expect(cnnc(['run', cfg, '--backend', 'wasm', '--runs-dir', unseeded, '--workers', '1', '-q']).code).toBe(0);
+    expect(metrics(flagDir)).not.toEqual(metrics(runDirs(unseeded, 'small')[0]));
   });
 
   it('rerun refuses a record whose data changed', () => {
