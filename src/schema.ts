@@ -29,6 +29,7 @@ export const LAYER_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9._-]*$';
 export const MNIST = { train: 60000, test: 10000, classes: 10, input: [28, 28, 1] } as const;
 
 export const DEFAULT_SEED = 42;
+export const MAX_SEED = 2 ** 32 - 1;
 
 export const OPTIMIZER_DEFAULTS = {
   sgd: { learningRate: 0.01, momentum: 0, nesterov: false },
@@ -79,7 +80,7 @@ export function buildSchema(): JsonSchema {
         description: 'Seed for weight initialisation, data shuffling and dropout; the same seed reproduces a run',
         type: 'integer',
         minimum: 0,
-        maximum: 4294967295,
+        maximum: MAX_SEED,
         default: DEFAULT_SEED,
       },
       data: {

@@ -12,6 +12,7 @@ import { DataError } from '../data/idx.js';
 import { mnistFiles, sha256File } from '../data/mnist.js';
 import { BACKENDS, type BackendName } from '../engine/backend-names.js';
 import { toCanonicalYaml } from '../canonical.js';
+import { MAX_SEED } from '../schema.js';
 import { formatSummary } from '../summary.js';
 import { type Checkpoint, hasCheckpoint, loadCheckpoint, removeCheckpoints } from '../record/checkpoint.js';
 import { environmentInfo, type Manifest, readManifest } from '../record/manifest.js';
@@ -33,9 +34,6 @@ export interface RunOptions {
   /** --seed: replaces the config's seed for this run (a seed study without editing the file). */
   seed?: number;
 }
-
-/** The schema's range for `seed`. */
-const MAX_SEED = 2 ** 32 - 1;
 
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
