@@ -28,6 +28,18 @@ function ones(v: number | [number, number] | undefined): boolean {
   return v == null || (Array.isArray(v) ? v[0] === 1 && v[1] === 1 : v === 1);
 }
 
+/** What both SIMD paths need: float32 NHWC, matching channels, no dilation. */
+function plainConv(x: TensorInfo, filter: TensorInfo, a: Conv2DAttrs): boolean {
+  return (
+    x.dtype === 'float32' &&
+    filter.dtype === 'float32' &&
+    a.dataFormat !== 'NCHW' &&
+    x.shape.length === 4 &&
+    x.shape[3] === filter.shape[2] &&
+    ones(a.dilations)
+  );
+}
+
 /**
  * Conv2D with cout a multiple of 8 (NHWC, float32, no dilation, rows of at most 64 outputs): the
  * SIMD convolution of simd.ts, which leaves out the padding's (zero) terms and sums in XNNPACK's
@@ -36,15 +48,7 @@ function ones(v: number | [number, number] | undefined): boolean {
  */
 function convGeneral(tf: Tf, be: WasmBackendLike, x: TensorInfo, filter: TensorInfo, a: Conv2DAttrs): TensorInfo | null {
   const [kh, kw, cin, cout] = filter.shape;
-  const eligible =
-    x.dtype === 'float32' &&
-    filter.dtype === 'float32' &&
-    a.dataFormat !== 'NCHW' &&
-    x.shape.length === 4 &&
-    x.shape[3] === cin &&
-    cout % 8 === 0 &&
-    ones(a.dilations);
-  if (!eligible) return null;
+  if (!plainConv(x, filter, a) || cout % 8 !== 0) return null;
   const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
   const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
   if (oh <= 0 || ow <= 0) return null;
@@ -65,17 +69,7 @@ export function registerConv2D(tf: Tf): void {
     const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
     const a = attrs as unknown as Conv2DAttrs;
     const [kh, kw, cin, cout] = filter.shape;
-    const simple =
-      x.dtype === 'float32' &&
-      filter.dtype === 'float32' &&
-      a.dataFormat !== 'NCHW' &&
-      x.shape.length === 4 &&
-      x.shape[3] === 1 &&
-      cin === 1 &&
-      cout % 4 === 0 &&
-      kh * kw <= FILTER_GRAD1_MAX_TAPS &&
-      ones(a.strides) &&
-      ones(a.dilations);
+    const simple = plainConv(x, filter, a) && cin === 1 && cout % 4 === 0 && kh * kw <= FILTER_GRAD1_MAX_TAPS && ones(a.strides);
     if (!simple) return convGeneral(tf, be, x, filter, a);
     const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
     const fn = conv1For(wasmMemoryOf(be), kh, kw, info.outWidth + kw - 1);
