@@ -22,30 +22,41 @@ function rng(seed: number) {
   };
 }
 
+type AdamSpec = { name: 'adam'; learningRate: number; beta1: number; beta2: number; epsilon: number };
+
+/** Random weights, the optimizer under test, and a copy of everything the reference updates. */
+function adamCase(spec: AdamSpec, sizes: number[], seed: number) {
+  const r = rng(seed);
+  const w = sizes.map((n) => Float32Array.from({ length: n }, () => r()));
+  const ref = { w: w.map((a) => Float32Array.from(a)), m: sizes.map((n) => new Float32Array(n)), v: sizes.map((n) => new Float32Array(n)) };
+  const refStep = (i: number, g: Float32Array, step: number) => reference(ref.w[i], g, ref.m[i], ref.v[i], step, spec.learningRate, spec.beta1, spec.beta2, spec.epsilon);
+  return { r, w, ref, refStep, opt: createOptimizer(spec, sizes) };
+}
+
+function expectReference(c: ReturnType<typeof adamCase>) {
+  c.w.forEach((wi, i) => {
+    expect(Array.from(wi)).toEqual(Array.from(c.ref.w[i]));
+    expect(Array.from(c.opt.state.slots[0][i])).toEqual(Array.from(c.ref.m[i]));
+    expect(Array.from(c.opt.state.slots[1][i])).toEqual(Array.from(c.ref.v[i]));
+  });
+}
+
 describe('adam', () => {
   it('matches the scalar rule bit for bit, odd sizes and a subset of weights included', () => {
     const sizes = [7, 1, 32, 301, 4, 1];
     const spec = { name: 'adam' as const, learningRate: 0.003, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
-    const r = rng(3);
-    const w = sizes.map((n) => Float32Array.from({ length: n }, () => r()));
-    const refW = w.map((a) => Float32Array.from(a));
-    const refM = sizes.map((n) => new Float32Array(n));
-    const refV = sizes.map((n) => new Float32Array(n));
-    const opt = createOptimizer(spec, sizes);
+    const c = adamCase(spec, sizes, 3);
+    const { r, w, opt } = c;
     for (let step = 1; step <= 6; step++) {
       const which = step === 3 ? [0, 2, 5] : sizes.map((_, i) => i);
       const g = sizes.map((n) => Float32Array.from({ length: n }, () => r() * (step === 4 ? 1e-20 : 1)));
       opt.step(w, g, which);
-      for (const i of which) reference(refW[i], g[i], refM[i], refV[i], step, spec.learningRate, spec.beta1, spec.beta2, spec.epsilon);
+      for (const i of which) c.refStep(i, g[i], step);
     }
     expect(opt.state.step).toBe(6);
     // The SIMD path keeps the moments in its own memory.
     expect(opt.state.slots[0][0].buffer.byteLength).toBeGreaterThanOrEqual(65536);
-    sizes.forEach((_, i) => {
-      expect(Array.from(w[i])).toEqual(Array.from(refW[i]));
-      expect(Array.from(opt.state.slots[0][i])).toEqual(Array.from(refM[i]));
-      expect(Array.from(opt.state.slots[1][i])).toEqual(Array.from(refV[i]));
-    });
+    expectReference(c);
   });
 
   it('resumes from a given state', () => {
@@ -81,17 +92,13 @@ describe('adam attached to shared memory', () => {
   }
 
   it('updates ranges from other threads with the bits of step(), then detaches', () => {
-    const r = rng(9);
-    const w = sizes.map((n) => Float32Array.from({ length: n }, () => r()));
-    const refW = w.map((a) => Float32Array.from(a));
-    const refM = sizes.map((n) => new Float32Array(n));
-    const refV = sizes.map((n) => new Float32Array(n));
-    const opt = createOptimizer(spec, sizes);
+    const c = adamCase(spec, sizes, 9);
+    const { r, w, opt } = c;
     const { blocks, heap } = layout();
     const g1 = sizes.map((n) => Float32Array.from({ length: n }, () => r()));
     // Step 1 on this thread's own memory, then attached.
     opt.step(w, g1, sizes.map((_, i) => i));
-    sizes.forEach((_, i) => reference(refW[i], g1[i], refM[i], refV[i], 1, spec.learningRate, spec.beta1, spec.beta2, spec.epsilon));
+    sizes.forEach((_, i) => c.refStep(i, g1[i], 1));
     opt.attach!(blocks);
     expect(opt.state.slots[0][3].buffer).toBe(blocks.memory.buffer);
     const kernels = adamKernelFor(blocks)!;
@@ -113,20 +120,16 @@ describe('adam attached to shared memory', () => {
       sizes.forEach((n, i) => {
         w[i].set(heap.subarray(blocks.w + blocks.offsets[i], blocks.w + blocks.offsets[i] + n));
         const g = ga[i].map((x, k) => Math.fround(x + gb[i][k]));
-        reference(refW[i], g, refM[i], refV[i], step, spec.learningRate, spec.beta1, spec.beta2, spec.epsilon);
+        c.refStep(i, g, step);
       });
     }
     opt.detach!();
     expect(opt.state.slots[0][3].buffer).not.toBe(blocks.memory.buffer);
     const g5 = sizes.map((n) => Float32Array.from({ length: n }, () => r()));
     expect(opt.step(w, g5, sizes.map((_, i) => i)).finite).toBe(true);
-    sizes.forEach((_, i) => reference(refW[i], g5[i], refM[i], refV[i], 5, spec.learningRate, spec.beta1, spec.beta2, spec.epsilon));
+    sizes.forEach((_, i) => c.refStep(i, g5[i], 5));
     expect(opt.state.step).toBe(5);
-    sizes.forEach((_, i) => {
-      expect(Array.from(w[i])).toEqual(Array.from(refW[i]));
-      expect(Array.from(opt.state.slots[0][i])).toEqual(Array.from(refM[i]));
-      expect(Array.from(opt.state.slots[1][i])).toEqual(Array.from(refV[i]));
-    });
+    expectReference(c);
   });
 
   it('reports weights that stopped being finite', () => {
